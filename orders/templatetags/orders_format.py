@@ -1,0 +1,49 @@
+"""Display helpers for Clopos values: money, statuses."""
+
+from decimal import Decimal
+
+from django import template
+from django.conf import settings
+
+register = template.Library()
+
+CENT = Decimal("0.01")
+
+# Text and a symbol for every status, so none is told by colour alone.
+ORDER_STATUS_DISPLAY = {
+    "PENDING": ("Pending", "◷", "pending"),
+    "RECEIVED": ("Received", "✓", "received"),
+    "DELIVERED": ("Delivered", "✔", "delivered"),
+    "IGNORE": ("Ignored", "✕", "ignored"),
+}
+
+
+@register.filter
+def money(value: Decimal | None) -> str:
+    """18.5 → "18.50 AZN"; unknown amounts show as an em dash."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value).quantize(CENT):,.2f} {settings.CLOPOS_CURRENCY}"
+
+
+@register.filter
+def amount(value: Decimal | None) -> str:
+    """Like money, without the currency (for table cells)."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value).quantize(CENT):,.2f}"
+
+
+@register.filter
+def number(value: Decimal | int | None) -> str:
+    """A count or percentage without trailing zeros: 2.000 → 2, 10.50 → 10.5."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.inclusion_tag("includes/order_status.html")
+def order_status(status: str) -> dict:
+    label, symbol, css = ORDER_STATUS_DISPLAY.get(status, (status.title() or "Unknown", "?", "unknown"))
+    return {"label": label, "symbol": symbol, "css": css, "code": status}

@@ -1,0 +1,731 @@
+"""HTTP server imitating the Clopos Open API v2, plus a fault-injection control API.
+
+Standard library only, so it can never become a dependency of the app itself. The
+app talks to it purely over HTTP via ``CLOPOS_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import secrets
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox import data
+
+WINDOW = 60.0  # seconds; every Clopos rate tier is a sliding one-minute window
+API_PREFIX = "/open-api/v2"
+CONTROL_PREFIX = "/__sandbox"
+ENDPOINTS = ("auth", "order", "orders", "receipt", "venues", "sale_types", "product", "other")
+FAULT_KINDS = (
+    "latency",
+    "status",
+    "rate_limit",
+    "token_expired",
+    "success_false",
+    "malformed",
+    "html",
+    "wrong_shape",
+    "truncated",
+    "drip",
+    "reset",
+)
+ORDER_SORTS = ("created_at", "updated_at", "id")
+_ROUTE = re.compile(r"^/open-api/v2/(auth|orders|receipts|venues|sale-types|products)(?:/([^/]*))?/?$")
+_RESOURCE = {"orders": "order", "receipts": "receipt", "products": "product"}
+_STATUS_ERRORS = {
+    500: ("internal_error", "Internal server error"),
+    502: ("bad_gateway", "Bad gateway"),
+    503: ("service_unavailable", "Service temporarily unavailable"),
+    504: ("upstream_timeout", "Upstream Clopos API did not respond in time"),
+}
+_MAX_BODY = 1 << 20
+
+
+@dataclass
+class SandboxConfig:
+    client_id: str = "sandbox-client"
+    client_secret: str = "sandbox-secret"
+    brand: str = "kohnesheher"
+    integrator_id: str = "sandbox-integrator"
+    token_ttl: int = 3600
+    rate_limit: int = 300  # tier 3: per (integrator_id, brand)
+    auth_rate_limit: int = 60  # tier 1: POST /auth per client IP
+    verbose: bool = False
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Token:
+    expires_at: float  # epoch seconds
+    key: tuple[str, str]  # (integrator_id, brand) for the tier-3 budget
+
+
+class _Window:
+    """Sliding-window counter; callers hold the state lock."""
+
+    def __init__(self) -> None:
+        self.hits: deque[float] = deque()
+
+    def prune(self, now: float) -> int:
+        while self.hits and self.hits[0] <= now - WINDOW:
+            self.hits.popleft()
+        return len(self.hits)
+
+    def reset_in(self, now: float) -> int:
+        return max(1, math.ceil(self.hits[0] + WINDOW - now)) if self.hits else int(WINDOW)
+
+
+class SandboxState:
+    """Everything mutable the handlers share. Guard every access with ``lock``."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.lock = threading.RLock()
+        self.config = config
+        # Private copies, so a test may edit them without touching sandbox.data.
+        self.orders = copy.deepcopy(data.ORDERS)
+        self.receipts = copy.deepcopy(data.RECEIPTS)
+        self.products = copy.deepcopy(data.PRODUCTS)
+        self.venues = copy.deepcopy(data.VENUES)
+        self.sale_types = copy.deepcopy(data.SALE_TYPES)
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.tokens: dict[str, _Token] = {}
+            self.faults: list[dict[str, Any]] = []
+            self.requests: dict[str, int] = dict.fromkeys(ENDPOINTS, 0)
+            self.rate_limited = 0
+            self.recent = _Window()  # every API request, for the stats "window"
+            self.rate_windows: dict[tuple[str, str], _Window] = {}
+            self.auth_windows: dict[str, _Window] = {}
+            self._next_fault_id = 1
+
+    # -- requests & faults ---------------------------------------------------------
+
+    def record(self, endpoint: str) -> dict[str, Any] | None:
+        """Count one API request and claim the first applicable fault rule, if any."""
+        with self.lock:
+            self.requests[endpoint] += 1
+            self.recent.prune(time.monotonic())
+            self.recent.hits.append(time.monotonic())
+            for rule in self.faults:
+                if rule["endpoint"] in ("*", endpoint) and rule["remaining"] != 0:
+                    if rule["remaining"] is not None:
+                        rule["remaining"] -= 1
+                    rule["hits"] += 1
+                    return dict(rule)
+            return None
+
+    def add_fault(self, spec: dict[str, Any]) -> dict[str, Any]:
+        rule = _validate_fault(spec)
+        with self.lock:
+            rule["id"] = self._next_fault_id
+            self._next_fault_id += 1
+            self.faults.append(rule)
+            return dict(rule)
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            now = time.monotonic()
+            return {
+                "requests": dict(self.requests),
+                "total": sum(self.requests.values()),
+                "rate_limited": self.rate_limited,
+                "window": self.recent.prune(now),
+                "rate_windows": {f"{k[0]}|{k[1]}": w.prune(now) for k, w in self.rate_windows.items()},
+            }
+
+    # -- tokens & limits -----------------------------------------------------------
+
+    def issue_token(self) -> tuple[str, int]:
+        with self.lock:
+            ttl = self.config.token_ttl
+            token = "sbx." + secrets.token_urlsafe(32)
+            self.tokens[token] = _Token(time.time() + ttl, (self.config.integrator_id, self.config.brand))
+            return token, ttl
+
+    def revoke_tokens(self) -> int:
+        with self.lock:
+            count = len(self.tokens)
+            self.tokens.clear()
+            return count
+
+    def lookup_token(self, token: str) -> tuple[_Token | None, float | None]:
+        """Return (live token, None) or (None, expiry of a dead token if it was ever issued)."""
+        with self.lock:
+            info = self.tokens.get(token)
+            if info is None:
+                return None, None
+            if time.time() >= info.expires_at:
+                del self.tokens[token]
+                return None, info.expires_at
+            return info, None
+
+    def take(self, windows: dict[Any, _Window], key: Any, limit: int) -> tuple[bool, list[tuple[str, str]]]:
+        """Admit one request into ``windows[key]`` unless it is full; rejected requests are not counted."""
+        with self.lock:
+            now = time.monotonic()
+            window = windows.setdefault(key, _Window())
+            used = window.prune(now)
+            allowed = used < limit
+            if allowed:
+                window.hits.append(now)
+                used += 1
+            else:
+                self.rate_limited += 1
+            headers = [
+                ("RateLimit-Limit", str(limit)),
+                ("RateLimit-Remaining", str(max(0, limit - used))),
+                ("RateLimit-Reset", str(window.reset_in(now))),
+            ]
+            return allowed, headers
+
+    def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        types = {"token_ttl": int, "rate_limit": int, "auth_rate_limit": int, "verbose": bool}
+        with self.lock:
+            for key, value in changes.items():
+                if key not in SandboxConfig.__dataclass_fields__:
+                    raise ValueError(f"unknown config key {key!r}")
+                want = types.get(key, str)
+                if type(value) is not want or (want is int and value < 1) or (want is str and not value):
+                    raise ValueError(f"{key} must be a {'positive integer' if want is int else want.__name__}")
+            for key, value in changes.items():
+                setattr(self.config, key, value)
+            return asdict(self.config)
+
+
+def _validate_fault(spec: Any) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise ValueError("body must be a JSON object")
+    endpoint, kind, count = spec.get("endpoint"), spec.get("fault"), spec.get("count")
+    if endpoint != "*" and endpoint not in ENDPOINTS:
+        raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)} or *")
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"fault must be one of {', '.join(FAULT_KINDS)}")
+    if count is not None and (type(count) is not int or count < 1):
+        raise ValueError("count must be a positive integer or null")
+    for key in ("seconds", "reset", "status"):
+        value = spec.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            raise ValueError(f"{key} must be a non-negative number")
+    status = spec.get("status")
+    if status is not None and not 100 <= int(status) <= 599:
+        raise ValueError("status must be an HTTP status code")
+    return {**spec, "count": count, "remaining": count, "hits": 0}
+
+
+# ------------------------------------------------------------------------------ responses
+
+
+def _json(status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Response:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    return Response(status, body, headers=list(headers or []))
+
+
+def _error(status: int, error: str, message: str, **extra: Any) -> Response:
+    return _json(status, {"success": False, "error": error, "message": message, **extra})
+
+
+def _fixture(status: int, name: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    return _json(status, data.load_fixture(name), headers)
+
+
+def _envelope(payload: dict[str, Any], started: float) -> dict[str, Any]:
+    # Clopos stamps list/receipt envelopes with server time (Baku, naive) and elapsed ms.
+    now = time.time()
+    return {
+        **payload,
+        "time": max(1, round((time.monotonic() - started) * 1000)),
+        "timestamp": datetime.fromtimestamp(now, data.BAKU).strftime("%Y-%m-%d %H:%M:%S"),
+        "unix": int(now),
+    }
+
+
+def _fault_response(rule: dict[str, Any], state: SandboxState) -> Response:
+    kind = rule["fault"]
+    if kind == "status":
+        status = int(rule.get("status") or 500)
+        error, message = _STATUS_ERRORS.get(status, (f"http_{status}", HTTPStatus(status).phrase))
+        return _error(status, rule.get("error", error), rule.get("message", message))
+    if kind == "rate_limit":
+        with state.lock:
+            state.rate_limited += 1
+            limit = state.config.rate_limit
+        reset = int(rule.get("reset", 7))
+        headers = [("RateLimit-Limit", str(limit)), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", str(reset))]
+        return _fixture(429, "error_429_rate_limited.json", headers)
+    if kind == "token_expired":
+        state.revoke_tokens()
+        return _fixture(401, "error_401_token_expired.json")
+    if kind == "success_false":
+        return _error(int(rule.get("status") or 200), "internal_error", "Something went wrong")
+    if kind == "malformed":
+        return Response(200, b'{"success": true, "data": {"id": 41')
+    if kind == "html":
+        page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        return Response(int(rule.get("status") or 502), page, content_type="text/html; charset=utf-8")
+    if kind == "wrong_shape":
+        return _json(200, {"success": True, "data": "unexpected"})
+    raise AssertionError(kind)
+
+
+def _with_values(query: dict[str, list[str]]) -> list[str]:
+    # Accept with[]=, with[0]=, with= — parse_qs has already percent-decoded the keys.
+    return [v for key, values in query.items() if re.fullmatch(r"with(\[\d*\])?", key) for v in values]
+
+
+def _receipt_projection(query: dict[str, list[str]]) -> tuple[str, ...] | None:
+    """Columns requested by ``with[]=receipt:col,col``; None when the receipt was not asked for."""
+    for value in _with_values(query):
+        name, _, cols = value.partition(":")
+        if name.strip() == "receipt":
+            known = ("id", "service_notification_id", "status")
+            picked = tuple(c for c in (c.strip() for c in cols.split(",")) if c in known)
+            return picked or known
+    return None
+
+
+def _one(query: dict[str, list[str]], key: str) -> str | None:
+    values = query.get(key)
+    return values[-1] if values else None
+
+
+class _BadParam(ValueError):
+    pass
+
+
+def _int_param(query: dict[str, list[str]], key: str, default: int, low: int, high: int) -> int:
+    raw = _one(query, key)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"[0-9]+", raw) or not low <= int(raw) <= high:
+        raise _BadParam(f"{key} must be an integer between {low} and {high}")
+    return int(raw)
+
+
+def _list_orders(state: SandboxState, query: dict[str, list[str]], started: float) -> Response:
+    try:
+        page = _int_param(query, "page", 1, 1, 10**6)
+        limit = _int_param(query, "limit", 50, 1, 100)
+        status = _one(query, "status")
+        if status and status not in data.STATUSES:
+            return _fixture(400, "error_400_invalid_status_filter.json")
+        sort_field = _one(query, "sort[0]") or "created_at"
+        sort_dir = _one(query, "sort[1]") or "-1"
+        if sort_field not in ORDER_SORTS or sort_dir not in ("1", "-1"):
+            raise _BadParam("sort[0] must be one of created_at, updated_at, id and sort[1] one of 1, -1")
+        dates = [_one(query, "date[0]"), _one(query, "date[1]")]
+        for value in dates:
+            if value:
+                try:
+                    datetime.strptime(value, "%Y-%m-%d")
+                except ValueError:
+                    raise _BadParam("date[0] and date[1] must be YYYY-MM-DD") from None
+        filters: list[tuple[str, list[str]]] = []
+        for key in query:
+            match = re.fullmatch(r"filters\[(\d+)\]\[0\]", key)
+            if match:
+                n = match.group(1)
+                values = [v for k, vs in query.items() if re.fullmatch(rf"filters\[{n}\]\[1\](\[\d*\])?", k) for v in vs]
+                filters.append((query[key][-1], values))
+        for name, _ in filters:
+            if name not in ("venue_id", "status", "sale_type_id", "id"):
+                raise _BadParam(f"filters: unsupported field {name}")
+    except _BadParam as exc:
+        return _error(400, "invalid_parameter", str(exc))
+
+    def keep(order: dict[str, Any]) -> bool:
+        if status and order["status"] != status:
+            return False
+        day = order["created_at"][:10]
+        if (dates[0] and day < dates[0]) or (dates[1] and day > dates[1]):
+            return False
+        for name, values in filters:
+            actual = order["payload"]["service"]["sale_type_id"] if name == "sale_type_id" else order[name]
+            if str(actual) not in values:
+                return False
+        return True
+
+    projection = _receipt_projection(query)
+    with state.lock:
+        rows = sorted(
+            (o for o in state.orders.values() if keep(o)),
+            key=lambda o: (o[sort_field], o["id"]),
+            reverse=sort_dir == "-1",
+        )
+        chunk = [_order_view(state, o, projection) for o in rows[(page - 1) * limit : page * limit]]
+        payload = {"success": True, "data": chunk, "total": len(rows)}
+        return _json(200, {**_envelope(payload, started), "sorts": list(ORDER_SORTS)})
+
+
+def _order_view(state: SandboxState, order: dict[str, Any], projection: tuple[str, ...] | None) -> dict[str, Any]:
+    if projection is None:
+        return order
+    ref = data.receipt_ref(state.receipts, order["id"])
+    return {**order, "receipt": None if ref is None else {k: ref[k] for k in projection}}
+
+
+def _auth(state: SandboxState, body: bytes, ip: str) -> Response:
+    with state.lock:
+        limit = state.config.auth_rate_limit
+    allowed, headers = state.take(state.auth_windows, ip, limit)
+    if not allowed:
+        return _fixture(429, "error_429_rate_limited.json", headers)
+    try:
+        creds = json.loads(body or b"{}")
+    except ValueError:
+        creds = None
+    fields = ("client_id", "client_secret", "brand", "integrator_id")
+    if not isinstance(creds, dict) or not all(isinstance(creds.get(f), str) and creds[f] for f in fields):
+        return _fixture(400, "error_400_auth_missing_fields.json")
+    with state.lock:
+        cfg = state.config
+        ok = all(secrets.compare_digest(creds[f], getattr(cfg, f)) for f in fields)
+    if not ok:
+        return _error(401, "unauthorized", "Invalid client credentials")
+    token, ttl = state.issue_token()
+    return _json(
+        200,
+        {
+            "success": True,
+            "token": token,
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "expires_at": int(time.time()) + ttl,
+            "message": "Authentication successful",
+        },
+    )
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "CloposSandbox/1.0"
+    timeout = 120  # drop idle keep-alive connections eventually
+    server: SandboxServer
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, add=False)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if self.server.state.config.verbose:
+            sys.stderr.write(f"[sandbox] {self.address_string()} {format % args}\n")
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _read_body(self) -> bytes:
+        # Always drain the body so the keep-alive stream stays in sync.
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, resp: Response, *, body_bytes: bytes | None = None) -> None:
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        for name, value in resp.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(resp.body if body_bytes is None else body_bytes)
+
+    def _abort(self) -> None:
+        # SO_LINGER 0 turns close() into a TCP RST; makefile() objects hold extra
+        # references to the socket, so they must be closed too for close() to bite.
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        for stream in (self.rfile, self.wfile):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.connection.close()
+        self.rfile = self.wfile = _Sink()  # the base class still flushes/closes these
+
+    # -- dispatch ------------------------------------------------------------------
+
+    def _handle(self) -> None:
+        state = self.server.state
+        url = urlsplit(self.path)
+        path = url.path
+        query = parse_qs(url.query, keep_blank_values=True)
+        body = self._read_body()
+        try:
+            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+                self._send(_control(state, self.command, path[len(CONTROL_PREFIX) :].strip("/"), body))
+                return
+            match = _ROUTE.match(path)
+            ident = match.group(2) if match else None
+            if match is None or (match.group(1) in ("auth", "venues", "sale-types") and ident is not None):
+                endpoint = "other"
+            elif match.group(1) in _RESOURCE:
+                endpoint = _RESOURCE[match.group(1)] if ident is not None else match.group(1)
+                if endpoint in ("receipts", "products"):
+                    endpoint = "other"  # only the by-id forms exist in this sandbox
+            else:
+                endpoint = match.group(1).replace("-", "_")
+            rule = state.record(endpoint)
+            kind = rule["fault"] if rule else None
+            if kind == "reset":
+                self._abort()
+                return
+            if kind == "latency":
+                time.sleep(float(rule.get("seconds", 1)))  # type: ignore[union-attr]
+            elif kind not in (None, "truncated", "drip"):
+                self._send(_fault_response(rule, state))  # type: ignore[arg-type]
+                return
+            resp = self._api(endpoint, ident, query, body)
+            if kind == "truncated":
+                # Promise the full length, deliver half, hang up: a premature EOF for the client.
+                self._send(resp, body_bytes=resp.body[: len(resp.body) // 2])
+                self.close_connection = True
+            elif kind == "drip":
+                self._drip(resp, float(rule.get("seconds", 10)))  # type: ignore[union-attr]
+            else:
+                self._send(resp)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:  # a sandbox bug must still produce an HTTP answer
+            traceback.print_exc()
+            self._send(_error(500, "internal_error", "Sandbox crashed; see its stderr"))
+
+    def _drip(self, resp: Response, seconds: float) -> None:
+        chunks = max(2, min(len(resp.body), round(seconds * 10)))
+        size = math.ceil(len(resp.body) / chunks)
+        self._send(resp, body_bytes=b"")
+        for start in range(0, len(resp.body), size):
+            time.sleep(seconds / chunks)
+            self.wfile.write(resp.body[start : start + size])
+            self.wfile.flush()
+
+    def _api(self, endpoint: str, ident: str | None, query: dict[str, list[str]], body: bytes) -> Response:
+        state = self.server.state
+        started = time.monotonic()
+        if endpoint == "other":
+            return _error(404, "not_found", "Route not found")
+        if self.command != ("POST" if endpoint == "auth" else "GET"):
+            return _error(405, "method_not_allowed", f"Method {self.command} is not allowed here")
+        if endpoint == "auth":
+            return _auth(state, body, self.client_address[0])
+
+        token = self.headers.get("x-token", "").strip()
+        if not token:
+            return _fixture(401, "error_401_unauthorized_missing_headers.json")
+        info, dead_expiry = state.lookup_token(token)
+        if info is None:
+            payload = data.load_fixture("error_401_token_expired.json")
+            if dead_expiry is not None:
+                payload["expires_at"] = datetime.fromtimestamp(dead_expiry, UTC).isoformat(timespec="milliseconds")
+                payload["expires_at"] = payload["expires_at"].replace("+00:00", "Z")
+            return _json(401, payload)
+        with state.lock:
+            limit = state.config.rate_limit
+        allowed, rate_headers = state.take(state.rate_windows, info.key, limit)
+        if not allowed:
+            return _fixture(429, "error_429_rate_limited.json", rate_headers)
+        resp = _resource(state, endpoint, ident, query, started)
+        resp.headers.extend(rate_headers)
+        return resp
+
+
+def _resource(
+    state: SandboxState, endpoint: str, ident: str | None, query: dict[str, list[str]], started: float
+) -> Response:
+    if endpoint == "orders":
+        return _list_orders(state, query, started)
+    if endpoint == "venues":
+        with state.lock:
+            return _json(200, _envelope({"success": True, "data": state.venues}, started))
+    if endpoint == "sale_types":
+        with state.lock:
+            payload = {"success": True, "data": state.sale_types, "total": len(state.sale_types)}
+            return _json(200, _envelope(payload, started))
+    # By-id resources: ids are positive integers, anything else simply does not exist.
+    key = int(ident) if ident and re.fullmatch(r"[0-9]+", ident) and int(ident) > 0 else None
+    with state.lock:
+        if endpoint == "order":
+            order = state.orders.get(key) if key else None
+            if order is None:
+                return _fixture(404, "error_404_order_not_found.json")
+            return _json(200, {"success": True, "data": _order_view(state, order, _receipt_projection(query))})
+        if endpoint == "receipt":
+            receipt = state.receipts.get(key) if key else None
+            if receipt is None:
+                return _fixture(404, "error_404_receipt_not_found.json")
+            return _json(200, _envelope({"success": True, "data": receipt}, started))
+        product = state.products.get(key) if key else None
+        if product is None:
+            return _error(404, "resource_not_found", "Product not found")
+        return _json(200, {"success": True, "data": product})
+
+
+def _control(state: SandboxState, method: str, action: str, body: bytes) -> Response:
+    """The /__sandbox/ API: fault rules, counters, tokens and live config."""
+    try:
+        payload = json.loads(body) if body.strip() else {}
+    except ValueError:
+        return _error(400, "invalid_json", "Body is not valid JSON")
+    try:
+        if action == "faults" and method == "POST":
+            return _json(201, {"success": True, "rule": state.add_fault(payload)})
+        if action == "faults" and method == "GET":
+            with state.lock:
+                return _json(200, {"success": True, "faults": [dict(r) for r in state.faults]})
+        if action == "faults" and method == "DELETE":
+            with state.lock:
+                cleared = len(state.faults)
+                state.faults.clear()
+            return _json(200, {"success": True, "cleared": cleared})
+        if action == "stats" and method == "GET":
+            return _json(200, state.stats())
+        if action == "reset" and method == "POST":
+            state.reset()
+            return _json(200, {"success": True})
+        if action == "expire-tokens" and method == "POST":
+            return _json(200, {"success": True, "revoked": state.revoke_tokens()})
+        if action == "config" and method in ("GET", "POST"):
+            if method == "GET":
+                with state.lock:
+                    return _json(200, {"success": True, "config": asdict(state.config)})
+            if not isinstance(payload, dict):
+                raise ValueError("body must be a JSON object")
+            return _json(200, {"success": True, "config": state.update_config(payload)})
+        if action == "health" and method == "GET":
+            return _json(200, {"success": True, "status": "ok"})
+    except ValueError as exc:
+        return _error(400, "invalid_parameter", str(exc))
+    return _error(404, "not_found", f"No control action {method} /__sandbox/{action}")
+
+
+class _Sink:
+    """Stand-in stream after an abort; absorbs the base handler's flush/close calls."""
+
+    closed = True
+
+    def write(self, _data: bytes) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def readline(self, *_args: Any) -> bytes:
+        return b""
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: SandboxState) -> None:
+        self.state = state
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, SandboxHandler)
+
+    def track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._conn_lock:
+            (self._connections.add if add else self._connections.discard)(conn)
+
+    def close_connections(self) -> None:
+        """Hang up keep-alive clients so a stopped sandbox really is gone."""
+        with self._conn_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError) and not self.state.config.verbose:
+            return  # clients hanging up mid-response are routine here (fault tests)
+        super().handle_error(request, client_address)
+
+
+@dataclass
+class SandboxHandle:
+    server: SandboxServer
+    thread: threading.Thread
+    state: SandboxState
+    host: str
+    port: int
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What the app's CLOPOS_BASE_URL should be set to."""
+        return f"{self.root_url}/open-api"
+
+    @property
+    def control_url(self) -> str:
+        return f"{self.root_url}{CONTROL_PREFIX}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.server.close_connections()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxHandle:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def make_server(host: str = "127.0.0.1", port: int = 0, **config: Any) -> SandboxServer:
+    return SandboxServer((host, port), SandboxState(SandboxConfig(**config)))
+
+
+def start_sandbox(host: str = "127.0.0.1", port: int = 0, **config: Any) -> SandboxHandle:
+    """Start a sandbox in a daemon thread; ``port=0`` picks a free port."""
+    server = make_server(host, port, **config)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.name = f"clopos-sandbox-{server.server_address[1]}"
+    thread.start()
+    return SandboxHandle(server, thread, server.state, host, server.server_address[1])
