@@ -28,3 +28,38 @@ class OrderLookupForm(forms.Form):
         if order_id is None:
             raise forms.ValidationError(INVALID_ORDER_ID, code="invalid")
         return order_id
+
+
+class AuditFilterForm(forms.Form):
+    username = forms.CharField(label="User", max_length=150, required=False)
+    order_id = forms.CharField(label="Order id", max_length=32, required=False)
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_order_id(self) -> int | None:
+        raw = self.cleaned_data["order_id"]
+        if not raw:
+            return None
+        order_id = parse_order_id(raw)
+        if order_id is None:
+            raise forms.ValidationError(INVALID_ORDER_ID, code="invalid")
+        return order_id
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError("The start date is after the end date.")
+        return cleaned
+
+    def filter(self, entries):
+        data = self.cleaned_data
+        if data.get("username"):
+            entries = entries.filter(username__iexact=data["username"])
+        if data.get("order_id"):
+            entries = entries.filter(order_id=data["order_id"])
+        if data.get("date_from"):
+            entries = entries.filter(created_at__date__gte=data["date_from"])
+        if data.get("date_to"):
+            entries = entries.filter(created_at__date__lte=data["date_to"])
+        return entries

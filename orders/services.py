@@ -7,6 +7,7 @@ before it is cached, so one that breaks the parser is an error and never stored.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import time
@@ -82,12 +83,12 @@ def zone() -> ZoneInfo:
 # --- Public services --------------------------------------------------------------------------
 
 
-def order_get(*, order_id: int, venue_ids: Collection[int] | None = None) -> OrderDetail:
+def order_get(*, order_id: int, venue_ids: Collection[int] | None = None, refresh: bool = False) -> OrderDetail:
     """The order with names resolved, or CloposNotFoundError when it is unknown or outside
     `venue_ids` (None means every venue). Other CloposErrors when Clopos fails and no previous
-    copy exists.
+    copy exists. `refresh` bypasses the cache for the order.
     """
-    loaded = _load_order(order_id)
+    loaded = _load_order(order_id, refresh=refresh)
     order = loaded.value
     if venue_ids is not None and order.venue_id not in venue_ids:
         # Out of scope answers exactly like an unknown id, so ids cannot be probed.
@@ -100,6 +101,16 @@ def order_get(*, order_id: int, venue_ids: Collection[int] | None = None) -> Ord
     )
 
 
+def order_refresh(*, order_id: int, venue_ids: Collection[int] | None = None) -> OrderDetail:
+    """Fetch the order and its receipt from Clopos now, whatever the cache holds."""
+    detail = order_get(order_id=order_id, venue_ids=venue_ids, refresh=True)
+    if detail.order.receipt is not None:
+        # The receipt slot reports its own failure when it loads; the order is what was asked for.
+        with contextlib.suppress(CloposError):
+            _load_receipt(detail.order.receipt.id, refresh=True)
+    return detail
+
+
 def order_receipt_get(*, order_id: int, venue_ids: Collection[int] | None = None) -> ReceiptDetail | None:
     """The receipt linked to the order, or None when the order has none yet."""
     order = _load_order(order_id).value
@@ -107,13 +118,7 @@ def order_receipt_get(*, order_id: int, venue_ids: Collection[int] | None = None
         raise CloposNotFoundError("order outside the user's venues")
     if order.receipt is None:
         return None
-    receipt_id = order.receipt.id
-    loaded = _load(
-        keys.receipt_key(receipt_id),
-        fetch=lambda: get_clopos_client().get_receipt(receipt_id),
-        parse=lambda payload: parse_payload(Receipt.from_payload, payload, zone()),
-        ttl=lambda receipt: keys.receipt_ttl(receipt.is_closed),
-    )
+    loaded = _load_receipt(order.receipt.id)
     receipt = loaded.value
     if venue_ids is not None and receipt.venue_id is not None and receipt.venue_id not in venue_ids:
         raise CloposNotFoundError("receipt outside the user's venues")
@@ -123,12 +128,23 @@ def order_receipt_get(*, order_id: int, venue_ids: Collection[int] | None = None
 # --- Loading with the cache -------------------------------------------------------------------
 
 
-def _load_order(order_id: int) -> Loaded[Order]:
+def _load_order(order_id: int, *, refresh: bool = False) -> Loaded[Order]:
     return _load(
         keys.order_key(order_id),
         fetch=lambda: get_clopos_client().get_order(order_id),
         parse=lambda payload: parse_payload(Order.from_payload, payload, zone()),
         ttl=lambda order: keys.order_ttl(order.status),
+        refresh=refresh,
+    )
+
+
+def _load_receipt(receipt_id: int, *, refresh: bool = False) -> Loaded[Receipt]:
+    return _load(
+        keys.receipt_key(receipt_id),
+        fetch=lambda: get_clopos_client().get_receipt(receipt_id),
+        parse=lambda payload: parse_payload(Receipt.from_payload, payload, zone()),
+        ttl=lambda receipt: keys.receipt_ttl(receipt.is_closed),
+        refresh=refresh,
     )
 
 
@@ -138,6 +154,7 @@ def _load[T](
     fetch: Callable[[], Any],
     parse: Callable[[Any], T],
     ttl: Callable[[T], int],
+    refresh: bool = False,
 ) -> Loaded[T]:
     """Serve a fresh cached entry, or fetch once (single-flight across workers) and cache it.
 
@@ -145,7 +162,7 @@ def _load[T](
     error attached; the failure itself is never cached.
     """
     entry = cache.get(key)
-    if entry and entry["fresh_until"] > time.time():
+    if entry and not refresh and entry["fresh_until"] > time.time():
         return _loaded(entry, parse, "cached")
     try:
         return _fetch_once(key, entry, fetch=fetch, parse=parse, ttl=ttl)

@@ -1,12 +1,22 @@
-"""Thin views: validate the id, call one service, pick a template or partial."""
+"""Thin views: check access, validate the id, call one service, pick a template or partial.
+
+Every view declares its permission with `console_view`; venue scope is enforced in the service
+layer by passing `request.venue_scope` to every call.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from orders import permissions as perms
 from orders import services
 from orders.clopos import (
     CloposAuthError,
@@ -16,9 +26,31 @@ from orders.clopos import (
     CloposResponseError,
     CloposUnavailableError,
 )
-from orders.forms import INVALID_ORDER_ID, OrderLookupForm, parse_order_id
+from orders.forms import INVALID_ORDER_ID, AuditFilterForm, OrderLookupForm, parse_order_id
+from orders.masking import customer_contact
+from staff.access import has_console_access, venue_scope
+from staff.audit import audit_record
+from staff.models import AuditEntry
 
 DETAIL_TEMPLATE = "orders/order_detail.html"
+
+
+def console_view(permission: str) -> Callable:
+    """Deny by default: a role with access to at least one venue, and `permission`."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not has_console_access(request.user):
+                return render(request, "orders/no_access.html", status=403)
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            request.venue_scope = venue_scope(request.user)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def _status_for(exc: CloposError) -> int:
@@ -40,7 +72,10 @@ def _error_message(exc: CloposError) -> str:
     return exc.user_message
 
 
-def _with_retry_after(response: HttpResponse, exc: CloposError) -> HttpResponse:
+def _error_page(request: HttpRequest, exc: CloposError, order_id: int, template: str = "orders/order_error.html"):
+    status = _status_for(exc)
+    context = {"order_id": order_id, "message": _error_message(exc), "status": status}
+    response = render(request, template, context, status=status)
     if isinstance(exc, CloposUnavailableError) and exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
     return response
@@ -49,15 +84,23 @@ def _with_retry_after(response: HttpResponse, exc: CloposError) -> HttpResponse:
 def _invalid_id(request: HttpRequest, raw_id: str) -> HttpResponse:
     form = OrderLookupForm(data={"order_id": raw_id})
     form.is_valid()
-    return render(
-        request,
-        "orders/order_lookup.html",
-        {"form": form, "message": INVALID_ORDER_ID},
-        status=400,
-    )
+    return render(request, "orders/order_lookup.html", {"form": form, "message": INVALID_ORDER_ID}, status=400)
+
+
+def _detail_context(request: HttpRequest, detail: services.OrderDetail) -> dict:
+    order_id = detail.order.id
+    return {
+        "detail": detail,
+        "order": detail.order,
+        "contact": customer_contact(detail.order.customer, reveal=False),
+        "receipt_url": reverse("orders:order-receipt", args=[order_id]),
+        "reveal_url": reverse("orders:order-customer-reveal", args=[order_id]),
+        "refresh_url": reverse("orders:order-refresh", args=[order_id]),
+    }
 
 
 @require_GET
+@console_view(perms.VIEW_ORDER)
 def order_lookup(request: HttpRequest) -> HttpResponse:
     """The lookup box: `?order_id=` redirects to the order page when the id is valid."""
     if "order_id" not in request.GET:
@@ -69,32 +112,55 @@ def order_lookup(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@console_view(perms.VIEW_ORDER)
 def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
     parsed_id = parse_order_id(order_id)
     if parsed_id is None:
         return _invalid_id(request, order_id)
     try:
-        detail = services.order_get(order_id=parsed_id)
+        detail = services.order_get(order_id=parsed_id, venue_ids=request.venue_scope)
     except CloposError as exc:
-        response = render(
-            request,
-            "orders/order_error.html",
-            {"order_id": parsed_id, "message": _error_message(exc), "status": _status_for(exc)},
-            status=_status_for(exc),
-        )
-        return _with_retry_after(response, exc)
-    return render(
-        request,
-        DETAIL_TEMPLATE,
-        {
-            "detail": detail,
-            "order": detail.order,
-            "receipt_url": reverse("orders:order-receipt", args=[parsed_id]),
-        },
-    )
+        return _error_page(request, exc, parsed_id)
+    audit_record(request, action=AuditEntry.Action.VIEW_ORDER, order_id=parsed_id, venue_id=detail.order.venue_id)
+    return render(request, DETAIL_TEMPLATE, _detail_context(request, detail))
+
+
+@require_POST
+@console_view(perms.REFRESH_ORDER)
+def order_refresh(request: HttpRequest, order_id: str) -> HttpResponse:
+    """Fetch the order (and receipt) from Clopos now; htmx swaps the re-rendered order in."""
+    parsed_id = parse_order_id(order_id)
+    if parsed_id is None:
+        return _invalid_id(request, order_id)
+    try:
+        detail = services.order_refresh(order_id=parsed_id, venue_ids=request.venue_scope)
+    except CloposError as exc:
+        return _error_page(request, exc, parsed_id)
+    audit_record(request, action=AuditEntry.Action.REFRESH_ORDER, order_id=parsed_id, venue_id=detail.order.venue_id)
+    if not request.htmx:
+        return redirect("orders:order-detail", order_id=parsed_id)
+    return render(request, f"{DETAIL_TEMPLATE}#order-main", _detail_context(request, detail))
+
+
+@require_POST
+@console_view(perms.REVEAL_CUSTOMER)
+def order_customer_reveal(request: HttpRequest, order_id: str) -> HttpResponse:
+    """The customer's full phone and address, for roles allowed to see them. Logged."""
+    parsed_id = parse_order_id(order_id)
+    if parsed_id is None:
+        return _invalid_id(request, order_id)
+    try:
+        detail = services.order_get(order_id=parsed_id, venue_ids=request.venue_scope)
+    except CloposError as exc:
+        return _error_page(request, exc, parsed_id)
+    audit_record(request, action=AuditEntry.Action.REVEAL_CUSTOMER, order_id=parsed_id, venue_id=detail.order.venue_id)
+    context = _detail_context(request, detail) | {"contact": customer_contact(detail.order.customer, reveal=True)}
+    template = f"{DETAIL_TEMPLATE}#customer" if request.htmx else DETAIL_TEMPLATE
+    return render(request, template, context)
 
 
 @require_GET
+@console_view(perms.VIEW_ORDER)
 def order_receipt(request: HttpRequest, order_id: str) -> HttpResponse:
     """The receipt slot. htmx gets the bare fragment; a browser opening the URL gets a page."""
     parsed_id = parse_order_id(order_id)
@@ -105,10 +171,33 @@ def order_receipt(request: HttpRequest, order_id: str) -> HttpResponse:
         "order_id": parsed_id,
         "receipt_url": reverse("orders:order-receipt", args=[parsed_id]),
         "order_url": reverse("orders:order-detail", args=[parsed_id]),
+        "show_payments": request.user.has_perm(perms.VIEW_PAYMENTS),
     }
     try:
-        context["receipt_detail"] = services.order_receipt_get(order_id=parsed_id)
+        context["receipt_detail"] = services.order_receipt_get(order_id=parsed_id, venue_ids=request.venue_scope)
     except CloposError as exc:
-        context.update(receipt_error=_error_message(exc), status=_status_for(exc))
-        return _with_retry_after(render(request, template, context, status=_status_for(exc)), exc)
+        status = _status_for(exc)
+        context.update(receipt_error=_error_message(exc), status=status)
+        response = render(request, template, context, status=status)
+        if isinstance(exc, CloposUnavailableError) and exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     return render(request, template, context)
+
+
+@require_GET
+@console_view(perms.VIEW_AUDIT_LOG)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Who viewed, revealed or refreshed which order, in the user's venues."""
+    form = AuditFilterForm(data=request.GET or None)
+    entries = AuditEntry.objects.all()
+    if request.venue_scope is not None:
+        entries = entries.filter(venue_id__in=request.venue_scope)
+    if form.is_bound and not form.is_valid():
+        return render(request, "orders/audit_log.html", {"form": form, "page": None}, status=400)
+    if form.is_bound:
+        entries = form.filter(entries)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "orders/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})

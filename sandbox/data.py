@@ -62,10 +62,13 @@ def _baku(moment: datetime) -> str:
 
 # group id -> (name, min_select, max_select, [(modificator id, name, price)])
 _GROUPS: dict[int, tuple[str, int, int, list[tuple[int, str, str]]]] = {
-    41: ("Plov əlavələri", 0, 2, [(3101, "Əlavə ət qovurması", "4"), (3102, "Əlavə qazmaq", "1.5"),
-                                  (3103, "Şabalıd və kişmiş", "2")]),
-    42: ("Kabab əlavələri", 0, 3, [(3201, "Sumaxlı soğan", "0.5"), (3202, "Əlavə lavaş", "0.8"),
-                                   (3203, "Acı bibər", "0")]),
+    41: ("Plov əlavələri", 0, 2, [(3101, "Əlavə ət", "4"), (3102, "Əlavə qazmaq", "1.5"), (3103, "Şabalıd", "2")]),
+    42: (
+        "Kabab əlavələri",
+        0,
+        3,
+        [(3201, "Sumaxlı soğan", "0.5"), (3202, "Əlavə lavaş", "0.8"), (3203, "Acı bibər", "0")],
+    ),
     43: ("Qutab sousu", 0, 2, [(3301, "Nar turşusu sousu", "0.7"), (3302, "Sumaq", "0"), (3303, "Qatıq", "0.5")]),
     44: ("Bişmə dərəcəsi", 1, 1, [(3401, "Az bişmiş", "0"), (3402, "Orta bişmiş", "0"), (3403, "Yaxşı bişmiş", "0")]),
     45: ("Sous", 0, 2, [(3501, "Qatıq", "1"), (3502, "Sarımsaqlı qatıq", "1.2"), (3503, "Sirkə", "0")]),
@@ -169,16 +172,17 @@ def _build_products() -> dict[int, dict[str, Any]]:
 
 # --------------------------------------------------------------------------- people
 
+# fmt: off
 _FIRST = ["Leyla", "Tural", "Nigar", "Rauf", "Elvin", "Səbinə", "Orxan", "Günay", "Kamran", "Aytən", "Fərid",
-          "Lalə", "Ramil", "Könül", "Murad", "Sevinc", "Elşən", "Nərmin", "Vüsal", "Aynur"]
+          "Lalə", "Ramil", "Könül", "Murad", "Sevinc"]
 _LAST = ["Məmmədov", "Həsənov", "Əliyev", "Kərimov", "Quliyev", "Rzayev", "İsmayılov", "Hüseynov", "Abbasov",
          "Babayev", "Cəfərov", "Nağıyev"]
-_FEMALE = {"Leyla", "Nigar", "Səbinə", "Günay", "Aytən", "Lalə", "Könül", "Sevinc", "Nərmin", "Aynur"}
-_STREETS = ["Nərimanov r., Təbriz küç.", "Yasamal r., Şərifzadə küç.", "Nəsimi r., Füzuli küç.",
-            "Xətai r., Babək pr.", "Səbail r., Neftçilər pr.", "Binəqədi r., Ələsgər Qayıbov küç.",
-            "Nərimanov r., Fətəli Xan Xoyski pr."]
+_FEMALE = {"Leyla", "Nigar", "Səbinə", "Günay", "Aytən", "Lalə", "Könül", "Sevinc"}
+_STREETS = ["Nərimanov r., Təbriz küç.", "Yasamal r., Şərifzadə küç.", "Nəsimi r., Füzuli küç.", "Xətai r., Babək pr.",
+            "Səbail r., Neftçilər pr.", "Binəqədi r., Ələsgər Qayıbov küç.", "Nərimanov r., Fətəli Xan Xoyski pr."]
 _COMMENTS = [None, None, "", "Zəhmət olmasa tez gətirin", "Soğansız olsun", "Qapıda zəng etməyin, uşaq yatır",
              "Acı olmasın", "Çəngəl-bıçaq lazım deyil", "Nağd ödəniş, 50 AZN-dən qalıq hazırlayın"]
+# fmt: on
 # venue id -> (user id, user name, terminal id)
 _STAFF = {1: (8, "Rəşad Məmmədov", 1), 3: (14, "Aysel Quliyeva", 2), 7: (21, "Günel Abbasova", 5)}
 _SALE_TYPE_NAMES = {1: "Yerində", 2: "Çatdırılma", 3: "Özü aparır"}

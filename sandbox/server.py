@@ -6,6 +6,7 @@ app talks to it purely over HTTP via ``CLOPOS_BASE_URL``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -28,7 +29,6 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox import data
 
 WINDOW = 60.0  # seconds; every Clopos rate tier is a sliding one-minute window
-API_PREFIX = "/open-api/v2"
 CONTROL_PREFIX = "/__sandbox"
 ENDPOINTS = ("auth", "order", "orders", "receipt", "venues", "sale_types", "product", "other")
 FAULT_KINDS = (
@@ -45,7 +45,7 @@ FAULT_KINDS = (
     "reset",
 )
 ORDER_SORTS = ("created_at", "updated_at", "id")
-_ROUTE = re.compile(r"^/open-api/v2/(auth|orders|receipts|venues|sale-types|products)(?:/([^/]*))?/?$")
+_ROUTE = re.compile(r"^/open-api/v2/(auth|orders|receipts|venues|sale-types|products)(?:/([^/]+))?/?$")
 _RESOURCE = {"orders": "order", "receipts": "receipt", "products": "product"}
 _STATUS_ERRORS = {
     500: ("internal_error", "Internal server error"),
@@ -103,13 +103,17 @@ class SandboxState:
     def __init__(self, config: SandboxConfig) -> None:
         self.lock = threading.RLock()
         self.config = config
-        # Private copies, so a test may edit them without touching sandbox.data.
-        self.orders = copy.deepcopy(data.ORDERS)
-        self.receipts = copy.deepcopy(data.RECEIPTS)
-        self.products = copy.deepcopy(data.PRODUCTS)
-        self.venues = copy.deepcopy(data.VENUES)
-        self.sale_types = copy.deepcopy(data.SALE_TYPES)
+        self.restore_data()
         self.reset()
+
+    def restore_data(self) -> None:
+        """(Re)load private copies of the dataset, so tests may edit them without touching sandbox.data."""
+        with self.lock:
+            self.orders = copy.deepcopy(data.ORDERS)
+            self.receipts = copy.deepcopy(data.RECEIPTS)
+            self.products = copy.deepcopy(data.PRODUCTS)
+            self.venues = copy.deepcopy(data.VENUES)
+            self.sale_types = copy.deepcopy(data.SALE_TYPES)
 
     def reset(self) -> None:
         with self.lock:
@@ -263,29 +267,41 @@ def _envelope(payload: dict[str, Any], started: float) -> dict[str, Any]:
     }
 
 
+def _param(rule: dict[str, Any] | None, key: str, default: float) -> float:
+    value = (rule or {}).get(key)
+    return default if value is None else float(value)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _fault_response(rule: dict[str, Any], state: SandboxState) -> Response:
     kind = rule["fault"]
     if kind == "status":
-        status = int(rule.get("status") or 500)
-        error, message = _STATUS_ERRORS.get(status, (f"http_{status}", HTTPStatus(status).phrase))
+        status = int(_param(rule, "status", 500))
+        error, message = _STATUS_ERRORS.get(status, (f"http_{status}", _phrase(status)))
         return _error(status, rule.get("error", error), rule.get("message", message))
     if kind == "rate_limit":
         with state.lock:
             state.rate_limited += 1
             limit = state.config.rate_limit
-        reset = int(rule.get("reset", 7))
+        reset = int(_param(rule, "reset", 7))
         headers = [("RateLimit-Limit", str(limit)), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", str(reset))]
         return _fixture(429, "error_429_rate_limited.json", headers)
     if kind == "token_expired":
         state.revoke_tokens()
         return _fixture(401, "error_401_token_expired.json")
     if kind == "success_false":
-        return _error(int(rule.get("status") or 200), "internal_error", "Something went wrong")
+        return _error(int(_param(rule, "status", 200)), "internal_error", "Something went wrong")
     if kind == "malformed":
         return Response(200, b'{"success": true, "data": {"id": 41')
     if kind == "html":
         page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-        return Response(int(rule.get("status") or 502), page, content_type="text/html; charset=utf-8")
+        return Response(int(_param(rule, "status", 502)), page, content_type="text/html; charset=utf-8")
     if kind == "wrong_shape":
         return _json(200, {"success": True, "data": "unexpected"})
     raise AssertionError(kind)
@@ -348,7 +364,9 @@ def _list_orders(state: SandboxState, query: dict[str, list[str]], started: floa
             match = re.fullmatch(r"filters\[(\d+)\]\[0\]", key)
             if match:
                 n = match.group(1)
-                values = [v for k, vs in query.items() if re.fullmatch(rf"filters\[{n}\]\[1\](\[\d*\])?", k) for v in vs]
+                values = [
+                    v for k, vs in query.items() if re.fullmatch(rf"filters\[{n}\]\[1\](\[\d*\])?", k) for v in vs
+                ]
                 filters.append((query[key][-1], values))
         for name, _ in filters:
             if name not in ("venue_id", "status", "sale_type_id", "id"):
@@ -419,10 +437,27 @@ def _auth(state: SandboxState, body: bytes, ip: str) -> Response:
     )
 
 
+def _classify(path: str) -> tuple[str, str | None]:
+    """Map a request path to its stats/fault endpoint name and its id segment, if any."""
+    match = _ROUTE.match(path)
+    if match is None:
+        return "other", None
+    resource, ident = match.groups()
+    if resource in _RESOURCE:
+        if ident is not None:
+            return _RESOURCE[resource], ident
+        # Only the orders list exists; receipts/products are by-id only in this sandbox.
+        return ("orders", None) if resource == "orders" else ("other", None)
+    return ("other", None) if ident is not None else (resource.replace("-", "_"), None)
+
+
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "CloposSandbox/1.0"
     timeout = 120  # drop idle keep-alive connections eventually
+    # Headers and body go out in separate writes; without this, Nagle + delayed ACK
+    # adds ~40 ms to every keep-alive request.
+    disable_nagle_algorithm = True
     server: SandboxServer
 
     # -- plumbing ------------------------------------------------------------------
@@ -448,8 +483,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         # Always drain the body so the keep-alive stream stays in sync.
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > _MAX_BODY:
             self.close_connection = True
             return b""
         return self.rfile.read(length) if length > 0 else b""
@@ -467,15 +505,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         # SO_LINGER 0 turns close() into a TCP RST; makefile() objects hold extra
         # references to the socket, so they must be closed too for close() to bite.
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
         for stream in (self.rfile, self.wfile):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
         self.connection.close()
         self.rfile = self.wfile = _Sink()  # the base class still flushes/closes these
 
@@ -491,23 +525,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
                 self._send(_control(state, self.command, path[len(CONTROL_PREFIX) :].strip("/"), body))
                 return
-            match = _ROUTE.match(path)
-            ident = match.group(2) if match else None
-            if match is None or (match.group(1) in ("auth", "venues", "sale-types") and ident is not None):
-                endpoint = "other"
-            elif match.group(1) in _RESOURCE:
-                endpoint = _RESOURCE[match.group(1)] if ident is not None else match.group(1)
-                if endpoint in ("receipts", "products"):
-                    endpoint = "other"  # only the by-id forms exist in this sandbox
-            else:
-                endpoint = match.group(1).replace("-", "_")
+            endpoint, ident = _classify(path)
             rule = state.record(endpoint)
             kind = rule["fault"] if rule else None
             if kind == "reset":
                 self._abort()
                 return
             if kind == "latency":
-                time.sleep(float(rule.get("seconds", 1)))  # type: ignore[union-attr]
+                time.sleep(_param(rule, "seconds", 1.0))
             elif kind not in (None, "truncated", "drip"):
                 self._send(_fault_response(rule, state))  # type: ignore[arg-type]
                 return
@@ -517,12 +542,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self._send(resp, body_bytes=resp.body[: len(resp.body) // 2])
                 self.close_connection = True
             elif kind == "drip":
-                self._drip(resp, float(rule.get("seconds", 10)))  # type: ignore[union-attr]
+                self._drip(resp, _param(rule, "seconds", 10.0))
             else:
                 self._send(resp)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception:  # a sandbox bug must still produce an HTTP answer
+        except Exception:  # noqa: BLE001 - a sandbox bug must still produce an HTTP answer
             traceback.print_exc()
             self._send(_error(500, "internal_error", "Sandbox crashed; see its stderr"))
 
@@ -617,6 +642,8 @@ def _control(state: SandboxState, method: str, action: str, body: bytes) -> Resp
             return _json(200, state.stats())
         if action == "reset" and method == "POST":
             state.reset()
+            if isinstance(payload, dict) and payload.get("data"):
+                state.restore_data()
             return _json(200, {"success": True})
         if action == "expire-tokens" and method == "POST":
             return _json(200, {"success": True, "revoked": state.revoke_tokens()})
@@ -672,10 +699,8 @@ class SandboxServer(ThreadingHTTPServer):
         with self._conn_lock:
             conns = list(self._connections)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]

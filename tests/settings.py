@@ -18,3 +18,8 @@ CLOPOS_CONNECT_TIMEOUT = 0.5
 CLOPOS_READ_TIMEOUT = 1.0
 CLOPOS_RETRY_BACKOFF = 0.0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Unit tests render templates without running collectstatic first.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
