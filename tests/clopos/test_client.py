@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from decimal import Decimal
 from unittest import mock
 from urllib.parse import parse_qs, urlparse
 
@@ -125,8 +127,6 @@ class TestOrderRequest:
 
         (auth,) = calls_to(clopos_api, "auth", "POST")
         assert auth.request.headers["Content-Type"] == "application/json"
-        import json
-
         assert json.loads(auth.request.body) == {
             "client_id": settings.CLOPOS_CLIENT_ID,
             "client_secret": settings.CLOPOS_CLIENT_SECRET,
@@ -183,8 +183,6 @@ class TestOrderRequest:
         assert client.get_product(1402)["name"] == "Lülə kabab (quzu)"
 
     def test_money_is_decoded_as_decimal(self, clopos_api, client, order_url):
-        from decimal import Decimal
-
         clopos_api.get(order_url, json=load_payload(ORDER_4101))
 
         data = client.get_order(4101)
@@ -313,6 +311,25 @@ class TestToken:
             client.get_order(4101)
 
         assert cache.get(keys.lock_key(token_key())) is None
+
+
+@pytest.mark.xfail(
+    reason=(
+        "client.py:196-200: the worker that wins the renewal lock raises when /v2/auth fails, although "
+        "the cached token is still valid for up to CLOPOS_TOKEN_RENEW_MARGIN seconds; the waiting "
+        "workers do fall back to it (client.py:211-212), the leader does not"
+    ),
+    strict=True,
+)
+def test_failed_renewal_falls_back_to_the_still_valid_token(clopos_api, client, order_url):
+    put_token("still-valid", settings.CLOPOS_TOKEN_RENEW_MARGIN - 60)  # due, but valid for 4 more minutes
+    clopos_api.replace(responses.POST, api_url("auth"), status=503, body="<html>503</html>", content_type="text/html")
+    clopos_api.get(order_url, json=load_payload(ORDER_4101))
+
+    client.get_order(4101)
+
+    (call,) = calls_to(clopos_api, "orders/4101")
+    assert call.request.headers["x-token"] == "still-valid"
 
 
 @pytest.mark.django_db(transaction=True)  # the other "worker" writes from its own thread and connection
