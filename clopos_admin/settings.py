@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "orders.timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -249,12 +250,28 @@ CLOPOS_RETRY_BACKOFF = env_float("CLOPOS_RETRY_BACKOFF", 0.25)
 # Renew the shared token this many seconds before its expires_at.
 CLOPOS_TOKEN_RENEW_MARGIN = env_int("CLOPOS_TOKEN_RENEW_MARGIN", 300)
 
-# Cache freshness by state (seconds): how long an entry is served as is.
+# Freshness by state (seconds). Fresh age: served as is. Stale age: served at once while one
+# worker refreshes it in the background. Beyond that the request waits for Clopos.
 CLOPOS_TTL_ORDER_ACTIVE = env_int("CLOPOS_TTL_ORDER_ACTIVE", 15)  # PENDING, RECEIVED
+CLOPOS_STALE_ORDER_ACTIVE = env_int("CLOPOS_STALE_ORDER_ACTIVE", 120)
 CLOPOS_TTL_ORDER_FINAL = env_int("CLOPOS_TTL_ORDER_FINAL", 600)  # DELIVERED, IGNORE
+CLOPOS_STALE_ORDER_FINAL = env_int("CLOPOS_STALE_ORDER_FINAL", 86400)
 CLOPOS_TTL_RECEIPT_OPEN = env_int("CLOPOS_TTL_RECEIPT_OPEN", 15)
+CLOPOS_STALE_RECEIPT_OPEN = env_int("CLOPOS_STALE_RECEIPT_OPEN", 120)
 CLOPOS_TTL_RECEIPT_CLOSED = env_int("CLOPOS_TTL_RECEIPT_CLOSED", 3600)
+CLOPOS_STALE_RECEIPT_CLOSED = env_int("CLOPOS_STALE_RECEIPT_CLOSED", 86400)
 CLOPOS_TTL_CATALOGUE = env_int("CLOPOS_TTL_CATALOGUE", 3600)  # venues, sale types, products
+CLOPOS_STALE_CATALOGUE = env_int("CLOPOS_STALE_CATALOGUE", 86400)
+# A previous good copy is kept this much longer, to be shown (with a banner) when Clopos fails.
+CLOPOS_STALE_IF_ERROR_SECONDS = env_int("CLOPOS_STALE_IF_ERROR_SECONDS", 86400)
+
+# Our share of the brand's 300 requests/min, for all workers and instances together.
+CLOPOS_RATE_BUDGET_PER_MINUTE = env_int("CLOPOS_RATE_BUDGET_PER_MINUTE", 240)
+# Circuit breaker: this many consecutive failures stop all calls for CLOPOS_CIRCUIT_OPEN_SECONDS.
+CLOPOS_CIRCUIT_FAILURES = env_int("CLOPOS_CIRCUIT_FAILURES", 5)
+CLOPOS_CIRCUIT_OPEN_SECONDS = env_int("CLOPOS_CIRCUIT_OPEN_SECONDS", 30)
+# No new Clopos call (or wait for another worker's call) starts this long into a request.
+CLOPOS_REQUEST_BUDGET_SECONDS = env_float("CLOPOS_REQUEST_BUDGET_SECONDS", 10.0)
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -10,22 +10,26 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import logging
+import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django import db
 from django.conf import settings
 from django.core.cache import cache
 
 from orders import cache as keys
-from orders import singleflight
+from orders import singleflight, timing
 from orders.clopos import (
     CloposError,
     CloposNotFoundError,
-    CloposUnavailableError,
+    CloposTimeoutError,
     get_clopos_client,
+    guard,
 )
 from orders.clopos.types import (
     Order,
@@ -39,14 +43,14 @@ from orders.clopos.types import (
     parse_payload,
 )
 
-# Entries outlive their freshness so a previous good copy can be shown when Clopos fails.
-STALE_KEEP_SECONDS = 24 * 3600
+logger = logging.getLogger("orders.services")
 
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
     fetched_at: dt.datetime
     # "live": fetched from Clopos for this request; "cached": served from the cache while fresh;
+    # "revalidating": past its fresh age, served while a background refresh runs;
     # "stale": an older copy served because Clopos failed (see `error`).
     source: str
     error: CloposError | None = None
@@ -133,7 +137,7 @@ def _load_order(order_id: int, *, refresh: bool = False) -> Loaded[Order]:
         keys.order_key(order_id),
         fetch=lambda: get_clopos_client().get_order(order_id),
         parse=lambda payload: parse_payload(Order.from_payload, payload, zone()),
-        ttl=lambda order: keys.order_ttl(order.status),
+        ages=lambda order: keys.order_ages(order.status),
         refresh=refresh,
     )
 
@@ -143,7 +147,7 @@ def _load_receipt(receipt_id: int, *, refresh: bool = False) -> Loaded[Receipt]:
         keys.receipt_key(receipt_id),
         fetch=lambda: get_clopos_client().get_receipt(receipt_id),
         parse=lambda payload: parse_payload(Receipt.from_payload, payload, zone()),
-        ttl=lambda receipt: keys.receipt_ttl(receipt.is_closed),
+        ages=lambda receipt: keys.receipt_ages(receipt.is_closed),
         refresh=refresh,
     )
 
@@ -153,19 +157,27 @@ def _load[T](
     *,
     fetch: Callable[[], Any],
     parse: Callable[[Any], T],
-    ttl: Callable[[T], int],
+    ages: Callable[[T], keys.Ages],
     refresh: bool = False,
 ) -> Loaded[T]:
-    """Serve a fresh cached entry, or fetch once (single-flight across workers) and cache it.
+    """Fresh: serve. Stale: serve now and revalidate in the background. Older or missing:
+    fetch once (single-flight across workers) and cache it.
 
     When Clopos fails and an older good copy exists, that copy is served as "stale" with the
     error attached; the failure itself is never cached.
     """
-    entry = cache.get(key)
-    if entry and not refresh and entry["fresh_until"] > time.time():
-        return _loaded(entry, parse, "cached")
+    with timing.timed("cache"):
+        entry = cache.get(key)
+    now = time.time()
+    if entry and not refresh:
+        if entry["fresh_until"] > now:
+            return _loaded(entry, parse, "cached")
+        if entry["stale_until"] > now:
+            _revalidate_in_background(key, entry, fetch=fetch, parse=parse, ages=ages)
+            return _loaded(entry, parse, "revalidating")
     try:
-        return _fetch_once(key, entry, fetch=fetch, parse=parse, ttl=ttl)
+        with timing.upstream_reason("refresh" if refresh else ("expired" if entry else "miss")):
+            return _fetch_once(key, entry, fetch=fetch, parse=parse, ages=ages)
     except CloposNotFoundError:
         cache.delete(key)  # it was deleted upstream: do not keep showing it
         raise
@@ -175,36 +187,45 @@ def _load[T](
         raise
 
 
+def _store[T](key: str, payload: Any, parse: Callable[[Any], T], ages: Callable[[T], keys.Ages]) -> Loaded[T]:
+    value = parse(payload)  # raises before anything unreadable is cached
+    policy = ages(value)
+    fetched_at = time.time()
+    entry = {
+        "payload": payload,
+        "fetched_at": fetched_at,
+        "fresh_until": fetched_at + policy.fresh,
+        "stale_until": fetched_at + policy.stale,
+    }
+    with timing.timed("cache"):
+        cache.set(key, entry, timeout=policy.keep)
+    return Loaded(value, Freshness(fetched_at=_as_datetime(fetched_at), source="live"))
+
+
 def _fetch_once[T](
     key: str,
     seen: Mapping[str, Any] | None,
     *,
     fetch: Callable[[], Any],
     parse: Callable[[Any], T],
-    ttl: Callable[[T], int],
+    ages: Callable[[T], keys.Ages],
 ) -> Loaded[T]:
     lock_key = keys.lock_key(key)
     seen_at = seen["fetched_at"] if seen else 0.0
     config = get_clopos_client().config
-    # The longest a leader can take: token + call, each up to every attempt's timeouts.
-    wait_seconds = 2 * (config.max_retries + 1) * config.attempt_seconds + 1
-    deadline = time.monotonic() + wait_seconds
+    # The longest a leader can take: a token renewal plus the call itself.
+    lock_seconds = 2 * config.call_seconds + 1
+    # Waiting ends with the leader, or with this request's own Clopos budget.
+    remaining = timing.current().remaining()
+    deadline = time.monotonic() + (lock_seconds if remaining is None else min(lock_seconds, remaining))
     while True:
-        owner = singleflight.acquire(lock_key, lock_seconds=wait_seconds)
+        owner = singleflight.acquire(lock_key, lock_seconds=lock_seconds)
         if owner:
             try:
                 newer = cache.get(key)
                 if newer and newer["fetched_at"] > seen_at:
                     return _loaded(newer, parse, "cached")  # another worker finished meanwhile
-                payload = fetch()
-                value = parse(payload)  # raises before anything unreadable is cached
-                fetched_at = time.time()
-                cache.set(
-                    key,
-                    {"payload": payload, "fetched_at": fetched_at, "fresh_until": fetched_at + ttl(value)},
-                    timeout=ttl(value) + STALE_KEEP_SECONDS,
-                )
-                return Loaded(value, Freshness(fetched_at=_as_datetime(fetched_at), source="live"))
+                return _store(key, fetch(), parse, ages)
             finally:
                 singleflight.release(lock_key, owner)
 
@@ -214,12 +235,50 @@ def _fetch_once[T](
                 return newer
             return True if cache.get(lock_key) is None else None
 
-        outcome = singleflight.wait_for(result_or_released, seconds=max(0.0, deadline - time.monotonic()))
+        with timing.timed("wait"):
+            outcome = singleflight.wait_for(result_or_released, seconds=max(0.0, deadline - time.monotonic()))
         if isinstance(outcome, Mapping):
             return _loaded(outcome, parse, "cached")
         if outcome is None:
-            raise CloposUnavailableError("Timed out waiting for another worker's Clopos call")
+            raise CloposTimeoutError("Timed out waiting for another worker's Clopos call")
         # The leader released the lock without a result (it failed): try ourselves.
+
+
+def _revalidate_in_background[T](
+    key: str,
+    seen: Mapping[str, Any],
+    *,
+    fetch: Callable[[], Any],
+    parse: Callable[[Any], T],
+    ages: Callable[[T], keys.Ages],
+) -> None:
+    """One worker refreshes a stale entry after the response; the user never waits for it."""
+    config = get_clopos_client().config
+    lock_key = keys.lock_key(key)
+    owner = singleflight.acquire(lock_key, lock_seconds=2 * config.call_seconds + 1)
+    if not owner:
+        return  # someone is already fetching it
+
+    def revalidate() -> None:
+        try:
+            with timing.upstream_reason("revalidate"):
+                newer = cache.get(key)
+                if not (newer and newer["fetched_at"] > seen["fetched_at"]):
+                    _store(key, fetch(), parse, ages)
+        except CloposNotFoundError:
+            cache.delete(key)
+        except CloposError:
+            logger.warning("background revalidation failed key=%s", key, exc_info=True)
+        finally:
+            singleflight.release(lock_key, owner)
+            db.connections.close_all()  # this thread's own connections
+
+    run_in_background(revalidate)
+
+
+def run_in_background(task: Callable[[], None]) -> None:
+    """A daemon thread: a sync gunicorn worker goes on serving while it runs. Tests replace this."""
+    threading.Thread(target=task, name="clopos-revalidate", daemon=True).start()
 
 
 def _loaded[T](entry: Mapping[str, Any], parse: Callable[[Any], T], source: str, error: CloposError | None = None):
@@ -238,7 +297,7 @@ def _as_datetime(epoch: float) -> dt.datetime:
 
 def _catalogue[T](key: str, fetch: Callable[[], Any], parse: Callable[[Any], T]) -> T | None:
     try:
-        return _load(key, fetch=fetch, parse=parse, ttl=lambda _: keys.catalogue_ttl()).value
+        return _load(key, fetch=fetch, parse=parse, ages=lambda _: keys.catalogue_ages()).value
     except CloposError:
         return None
 
@@ -304,3 +363,54 @@ def _named_line(line: OrderLine, product: Product) -> OrderLine:
         unit_price=line.unit_price if line.unit_price is not None else product.price,
         modifiers=tuple(modifiers),
     )
+
+
+# --- Operations -------------------------------------------------------------------------------
+
+
+def clopos_status() -> dict:
+    """What the status panel shows. Read from the shared cache only: no upstream call."""
+    client = get_clopos_client()
+    config = client.config
+    token = cache.get(keys.token_key(config.brand, config.integrator_id))
+    pause_until = cache.get(keys.rate_pause_key(config.brand, config.integrator_id))
+    now = time.time()
+    snapshot = guard.health_snapshot(config.scope)
+    return {
+        "token_expires_at": _as_datetime(token["expires_at"]) if token else None,
+        "token_valid": bool(token and token["expires_at"] > now),
+        "last_success": snapshot["last_success"]
+        and {**snapshot["last_success"], "at": _as_datetime(snapshot["last_success"]["at"])},
+        "last_failure": snapshot["last_failure"]
+        and {**snapshot["last_failure"], "at": _as_datetime(snapshot["last_failure"]["at"])},
+        "failures": snapshot["failures"],
+        "budget_per_minute": config.rate_budget_per_minute,
+        "budget_per_window": client.budget.per_window,
+        "budget_window_seconds": guard.WINDOW,
+        "budget_remaining": client.budget.remaining(),
+        "clopos_ratelimit": snapshot["clopos_ratelimit"],
+        "paused_for": int(pause_until - now) + 1 if pause_until and pause_until > now else 0,
+        "circuit": client.breaker.state(),
+    }
+
+
+def readiness() -> dict[str, str]:
+    """Cheap checks for /readyz; values are states, never hosts, keys or errors."""
+    checks = {}
+    try:
+        with db.connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure means "not ready", whatever the driver raised
+        checks["database"] = "failing"
+    try:
+        cache.set("readyz:probe", 1, timeout=10)
+        checks["cache"] = "ok" if cache.get("readyz:probe") == 1 else "failing"
+    except Exception:  # noqa: BLE001
+        checks["cache"] = "failing"
+    if checks["cache"] == "ok":
+        config = get_clopos_client().config
+        token = cache.get(keys.token_key(config.brand, config.integrator_id))
+        checks["clopos_token"] = "valid" if token and token["expires_at"] > time.time() else "none"
+        checks["clopos_circuit"] = get_clopos_client().breaker.state()
+    return checks

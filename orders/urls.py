@@ -12,4 +12,7 @@ urlpatterns = [
     path("orders/<str:order_id>/customer/reveal/", views.order_customer_reveal, name="order-customer-reveal"),
     path("orders/<str:order_id>/refresh/", views.order_refresh, name="order-refresh"),
     path("audit/", views.audit_log, name="audit-log"),
+    path("status/", views.clopos_status, name="clopos-status"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
 ]

@@ -9,15 +9,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import permissions as perms
-from orders import services
+from orders import services, timing
 from orders.clopos import (
     CloposAuthError,
     CloposError,
@@ -35,6 +36,11 @@ from staff.models import AuditEntry
 DETAIL_TEMPLATE = "orders/order_detail.html"
 
 
+def _render(request: HttpRequest, template: str, context: dict | None = None, status: int = 200) -> HttpResponse:
+    with timing.timed("render"):
+        return render(request, template, context, status=status)
+
+
 def console_view(permission: str) -> Callable:
     """Deny by default: a role with access to at least one venue, and `permission`."""
 
@@ -42,7 +48,7 @@ def console_view(permission: str) -> Callable:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not has_console_access(request.user):
-                return render(request, "orders/no_access.html", status=403)
+                return _render(request, "orders/no_access.html", status=403)
             if not request.user.has_perm(permission):
                 raise PermissionDenied
             request.venue_scope = venue_scope(request.user)
@@ -75,7 +81,7 @@ def _error_message(exc: CloposError) -> str:
 def _error_page(request: HttpRequest, exc: CloposError, order_id: int, template: str = "orders/order_error.html"):
     status = _status_for(exc)
     context = {"order_id": order_id, "message": _error_message(exc), "status": status}
-    response = render(request, template, context, status=status)
+    response = _render(request, template, context, status=status)
     if isinstance(exc, CloposUnavailableError) and exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
     return response
@@ -84,7 +90,7 @@ def _error_page(request: HttpRequest, exc: CloposError, order_id: int, template:
 def _invalid_id(request: HttpRequest, raw_id: str) -> HttpResponse:
     form = OrderLookupForm(data={"order_id": raw_id})
     form.is_valid()
-    return render(request, "orders/order_lookup.html", {"form": form, "message": INVALID_ORDER_ID}, status=400)
+    return _render(request, "orders/order_lookup.html", {"form": form, "message": INVALID_ORDER_ID}, status=400)
 
 
 def _detail_context(request: HttpRequest, detail: services.OrderDetail) -> dict:
@@ -104,10 +110,10 @@ def _detail_context(request: HttpRequest, detail: services.OrderDetail) -> dict:
 def order_lookup(request: HttpRequest) -> HttpResponse:
     """The lookup box: `?order_id=` redirects to the order page when the id is valid."""
     if "order_id" not in request.GET:
-        return render(request, "orders/order_lookup.html", {"form": OrderLookupForm()})
+        return _render(request, "orders/order_lookup.html", {"form": OrderLookupForm()})
     form = OrderLookupForm(data=request.GET)
     if not form.is_valid():
-        return render(request, "orders/order_lookup.html", {"form": form}, status=400)
+        return _render(request, "orders/order_lookup.html", {"form": form}, status=400)
     return redirect("orders:order-detail", order_id=form.cleaned_data["order_id"])
 
 
@@ -122,7 +128,7 @@ def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
     except CloposError as exc:
         return _error_page(request, exc, parsed_id)
     audit_record(request, action=AuditEntry.Action.VIEW_ORDER, order_id=parsed_id, venue_id=detail.order.venue_id)
-    return render(request, DETAIL_TEMPLATE, _detail_context(request, detail))
+    return _render(request, DETAIL_TEMPLATE, _detail_context(request, detail))
 
 
 @require_POST
@@ -139,7 +145,7 @@ def order_refresh(request: HttpRequest, order_id: str) -> HttpResponse:
     audit_record(request, action=AuditEntry.Action.REFRESH_ORDER, order_id=parsed_id, venue_id=detail.order.venue_id)
     if not request.htmx:
         return redirect("orders:order-detail", order_id=parsed_id)
-    return render(request, f"{DETAIL_TEMPLATE}#order-main", _detail_context(request, detail))
+    return _render(request, f"{DETAIL_TEMPLATE}#order-main", _detail_context(request, detail))
 
 
 @require_POST
@@ -156,7 +162,7 @@ def order_customer_reveal(request: HttpRequest, order_id: str) -> HttpResponse:
     audit_record(request, action=AuditEntry.Action.REVEAL_CUSTOMER, order_id=parsed_id, venue_id=detail.order.venue_id)
     context = _detail_context(request, detail) | {"contact": customer_contact(detail.order.customer, reveal=True)}
     template = f"{DETAIL_TEMPLATE}#customer" if request.htmx else DETAIL_TEMPLATE
-    return render(request, template, context)
+    return _render(request, template, context)
 
 
 @require_GET
@@ -178,11 +184,34 @@ def order_receipt(request: HttpRequest, order_id: str) -> HttpResponse:
     except CloposError as exc:
         status = _status_for(exc)
         context.update(receipt_error=_error_message(exc), status=status)
-        response = render(request, template, context, status=status)
+        response = _render(request, template, context, status=status)
         if isinstance(exc, CloposUnavailableError) and exc.retry_after:
             response["Retry-After"] = str(exc.retry_after)
         return response
-    return render(request, template, context)
+    return _render(request, template, context)
+
+
+@require_GET
+@console_view(perms.VIEW_STATUS_PANEL)
+def clopos_status(request: HttpRequest) -> HttpResponse:
+    """Token expiry, last success, recent failures, rate budget and circuit state."""
+    return _render(request, "orders/clopos_status.html", {"status": services.clopos_status()})
+
+
+@require_GET
+@login_not_required
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. No database, cache or Clopos call."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+@require_GET
+@login_not_required
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: database and cache answer; whether a Clopos token is cached (no upstream call)."""
+    checks = services.readiness()
+    ready = checks["database"] == "ok" and checks["cache"] == "ok"
+    return JsonResponse(checks, status=200 if ready else 503)
 
 
 @require_GET
@@ -194,10 +223,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if request.venue_scope is not None:
         entries = entries.filter(venue_id__in=request.venue_scope)
     if form.is_bound and not form.is_valid():
-        return render(request, "orders/audit_log.html", {"form": form, "page": None}, status=400)
+        return _render(request, "orders/audit_log.html", {"form": form, "page": None}, status=400)
     if form.is_bound:
         entries = form.filter(entries)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "orders/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
+    return _render(request, "orders/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})

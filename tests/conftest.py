@@ -39,6 +39,23 @@ def _fresh_client_and_cache(request):
     get_clopos_client.cache_clear()
 
 
+class BackgroundTasks(list):
+    """Background revalidations, queued instead of run in a thread, so tests decide when."""
+
+    def run(self) -> int:
+        count = len(self)
+        while self:
+            self.pop(0)()
+        return count
+
+
+@pytest.fixture(autouse=True)
+def background_tasks(monkeypatch):
+    tasks = BackgroundTasks()
+    monkeypatch.setattr("orders.services.run_in_background", tasks.append)
+    return tasks
+
+
 @pytest.fixture
 def clopos_api(db):
     """`responses` mock of Clopos with a valid /v2/auth answer registered."""

@@ -150,33 +150,71 @@ def test_catalogue_failure_still_returns_the_order(api):
 # --- TTLs -------------------------------------------------------------------------------------
 
 
-def test_active_order_is_refetched_after_its_ttl(api):
+def test_active_order_is_refetched_after_its_ttl(api, background_tasks):
     serve_order(api, 4105)
     services.order_get(order_id=4105)
 
     with later(settings.CLOPOS_TTL_ORDER_ACTIVE - 5):
         assert services.order_get(order_id=4105).freshness.source == "cached"
     assert count(api, "orders/4105") == 1
+    assert background_tasks == []
 
+    # Past the fresh age: served at once, refreshed behind the user's back.
     with later(settings.CLOPOS_TTL_ORDER_ACTIVE + 1):
         detail = services.order_get(order_id=4105)
+        assert detail.freshness.source == "revalidating"
+        assert count(api, "orders/4105") == 1
+        assert background_tasks.run() == 1
     assert count(api, "orders/4105") == 2
-    assert detail.freshness.source == "live"
     assert count(api, "venues") == 1  # the catalogue keeps its own, longer TTL
 
+    # Past the stale age: the request waits for Clopos.
+    with later(settings.CLOPOS_STALE_ORDER_ACTIVE + 60):
+        assert services.order_get(order_id=4105).freshness.source == "live"
+    assert count(api, "orders/4105") == 3
 
-def test_final_order_is_kept_longer(api):
-    assert settings.CLOPOS_TTL_ORDER_FINAL > settings.CLOPOS_TTL_ORDER_ACTIVE + 1
+
+def test_final_order_is_kept_longer(api, background_tasks):
+    assert settings.CLOPOS_TTL_ORDER_FINAL > settings.CLOPOS_STALE_ORDER_ACTIVE + 1
     serve_order(api, 4103)
     services.order_get(order_id=4103)
 
-    with later(settings.CLOPOS_TTL_ORDER_ACTIVE + 1):
+    with later(settings.CLOPOS_STALE_ORDER_ACTIVE + 1):
         assert services.order_get(order_id=4103).freshness.source == "cached"
     assert count(api, "orders/4103") == 1
 
     with later(settings.CLOPOS_TTL_ORDER_FINAL + 1):
+        assert services.order_get(order_id=4103).freshness.source == "revalidating"
+    with later(settings.CLOPOS_STALE_ORDER_FINAL + 1):
         assert services.order_get(order_id=4103).freshness.source == "live"
     assert count(api, "orders/4103") == 2
+
+
+def test_only_one_background_revalidation_at_a_time(api, background_tasks):
+    serve_order(api, 4105)
+    services.order_get(order_id=4105)
+
+    with later(settings.CLOPOS_TTL_ORDER_ACTIVE + 1):
+        for _ in range(3):
+            assert services.order_get(order_id=4105).freshness.source == "revalidating"
+        assert len(background_tasks) == 1  # the lock keeps the others from queueing their own
+        background_tasks.run()
+        assert services.order_get(order_id=4105).freshness.source == "cached"
+    assert count(api, "orders/4105") == 2
+
+
+def test_failed_background_revalidation_keeps_the_good_copy(api, background_tasks):
+    serve_order(api, 4105)
+    serve_order(api, 4105, status=500, json=load_payload("error_500_internal.json"))
+    services.order_get(order_id=4105)
+    good = cache.get(keys.order_key(4105))
+
+    with later(settings.CLOPOS_TTL_ORDER_ACTIVE + 1):
+        services.order_get(order_id=4105)
+        background_tasks.run()
+
+    assert cache.get(keys.order_key(4105)) == good
+    assert cache.get(keys.lock_key(keys.order_key(4105))) is None
 
 
 # --- Failures ---------------------------------------------------------------------------------
@@ -203,7 +241,7 @@ def test_stale_copy_is_served_when_clopos_fails(api):
     first = services.order_get(order_id=4102)
     cached = cache.get(keys.order_key(4102))
 
-    with later(settings.CLOPOS_TTL_ORDER_ACTIVE + 1):
+    with later(settings.CLOPOS_STALE_ORDER_ACTIVE + 1):
         detail = services.order_get(order_id=4102)
 
     assert detail.freshness.source == "stale"
@@ -222,7 +260,7 @@ def test_not_found_drops_the_cached_copy(api):
     services.order_get(order_id=4102)
     assert cache.get(keys.order_key(4102)) is not None
 
-    with later(settings.CLOPOS_TTL_ORDER_ACTIVE + 1), pytest.raises(CloposNotFoundError):
+    with later(settings.CLOPOS_STALE_ORDER_ACTIVE + 1), pytest.raises(CloposNotFoundError):
         services.order_get(order_id=4102)
 
     assert cache.get(keys.order_key(4102)) is None

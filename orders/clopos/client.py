@@ -26,8 +26,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from orders import cache as keys
-from orders import singleflight
+from orders import singleflight, timing
 
+from . import guard
 from .errors import (
     CloposAuthError,
     CloposError,
@@ -58,6 +59,9 @@ class CloposConfig:
     max_retries: int
     retry_backoff: float
     token_renew_margin: int
+    rate_budget_per_minute: int
+    circuit_failures: int
+    circuit_open_seconds: int
 
     @classmethod
     def from_settings(cls) -> CloposConfig:
@@ -73,11 +77,25 @@ class CloposConfig:
             max_retries=settings.CLOPOS_MAX_RETRIES,
             retry_backoff=settings.CLOPOS_RETRY_BACKOFF,
             token_renew_margin=settings.CLOPOS_TOKEN_RENEW_MARGIN,
+            rate_budget_per_minute=settings.CLOPOS_RATE_BUDGET_PER_MINUTE,
+            circuit_failures=settings.CLOPOS_CIRCUIT_FAILURES,
+            circuit_open_seconds=settings.CLOPOS_CIRCUIT_OPEN_SECONDS,
         )
 
     @property
     def attempt_seconds(self) -> float:
         return self.connect_timeout + self.read_timeout
+
+    @property
+    def call_seconds(self) -> float:
+        """The longest one call can take: every attempt's timeouts plus the backoff between them."""
+        backoff = sum(self.retry_backoff * 2**i for i in range(self.max_retries))
+        return (self.max_retries + 1) * self.attempt_seconds + backoff
+
+    @property
+    def scope(self) -> str:
+        """Clopos' rate limit, and so our budget and breaker, are per integrator + brand."""
+        return f"{self.brand}:{self.integrator_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +103,18 @@ class _Answer:
     status: int
     headers: Mapping[str, str]
     body: Any  # decoded JSON, or None when the body was not JSON
+    attempts: int = 1
+
+    @property
+    def failure_kind(self) -> str | None:
+        """How the circuit breaker and the status panel see this answer."""
+        if self.status >= 500:
+            return "server_error"
+        if self.status == 429:
+            return "rate_limited"
+        if self.status < 400 and self.body is None:
+            return "bad_response"
+        return None
 
 
 class _TokenRejected(Exception):
@@ -116,6 +146,10 @@ class CloposClient:
     def __init__(self, config: CloposConfig, session: requests.Session | None = None) -> None:
         self.config = config
         self.session = session or build_session(config)
+        self.budget = guard.RateBudget(config.scope, config.rate_budget_per_minute)
+        self.breaker = guard.CircuitBreaker(
+            config.scope, config.circuit_failures, config.circuit_open_seconds, probe_seconds=config.call_seconds + 1
+        )
 
     # --- Endpoints -----------------------------------------------------------------------------
 
@@ -178,7 +212,7 @@ class CloposClient:
         headers = {"x-token": token}
         if self.config.venue_id:
             headers["x-venue"] = self.config.venue_id
-        answer = self._send("GET", path, endpoint=endpoint, params=params, headers=headers)
+        answer = self._send("GET", path, endpoint=endpoint, params=params, headers=headers, budgeted=True)
         if answer.status == 401:
             raise _TokenRejected()
         return self._check(answer, endpoint=endpoint)
@@ -188,7 +222,8 @@ class CloposClient:
     def _token(self) -> str:
         """A valid token from the shared cache, renewing it (one worker at a time) when due."""
         key = keys.token_key(self.config.brand, self.config.integrator_id)
-        entry = cache.get(key)
+        with timing.timed("cache"):
+            entry = cache.get(key)
         if entry and entry["expires_at"] - self.config.token_renew_margin > time.time():
             return entry["token"]
         lock_key = keys.lock_key(key)
@@ -196,6 +231,11 @@ class CloposClient:
         if owner:
             try:
                 return self._authenticate(key)
+            except CloposUnavailableError:
+                # Renewal failed but the current token still works: use it and renew next time.
+                if entry and entry["expires_at"] > time.time() + 5:
+                    return entry["token"]
+                raise
             finally:
                 singleflight.release(lock_key, owner)
 
@@ -222,11 +262,11 @@ class CloposClient:
         }
         answer = self._send("POST", "v2/auth", endpoint="auth", json_body=body)
         payload = answer.body if isinstance(answer.body, Mapping) else None
-        if answer.status in (400, 401, 403) or (payload is not None and payload.get("success") is False):
+        if answer.status >= 500 or answer.status == 429:
+            self._check(answer, endpoint="auth")  # an outage or a rate limit, not our credentials
+        if answer.status >= 400 or (payload is not None and payload.get("success") is False):
             # 200 + success:false is the documented test/production integrator mismatch.
             raise CloposAuthError(f"Clopos refused authentication (HTTP {answer.status})")
-        if answer.status >= 400:
-            self._check(answer, endpoint="auth")
         token = payload.get("token") if payload else None
         if not isinstance(token, str) or not token:
             raise CloposResponseError("auth: no token in the response")
@@ -268,45 +308,103 @@ class CloposClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
+        budgeted: bool = False,
     ) -> _Answer:
-        url = f"{self.config.base_url}/{path}"
+        """One HTTP exchange through the breaker, the rate budget and the request's deadline."""
+        timeouts = self._timeouts_within_deadline(endpoint)
+        probe = self.breaker.before_call()
+        reserved = self.config.max_retries + 1 if budgeted else 0
+        if reserved:
+            try:
+                self.budget.acquire(reserved)
+            except CloposError:
+                if probe:
+                    self.breaker.record(ok=True, probe=False)  # give the probe slot back unused
+                    cache.delete(keys.circuit_key(self.config.scope, "probe"))
+                raise
         started = time.monotonic()
         status: int | str = "error"
-        retries = 0
+        attempts = reserved or 1
+        failure_kind: str | None = None
+        answer: _Answer | None = None
         try:
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    headers=headers,
-                    json=json_body,
-                    timeout=(self.config.connect_timeout, self.config.read_timeout),
-                    stream=True,
-                )
-            except requests.Timeout as exc:
-                raise CloposTimeoutError(f"{endpoint}: timed out") from exc
-            except requests.RequestException as exc:
-                raise CloposUnavailableError(f"{endpoint}: connection failed") from exc
-            with response:
-                status = response.status_code
-                history = getattr(response.raw, "retries", None)
-                retries = len(history.history) if history is not None else 0
-                raw = self._read_body(response, endpoint=endpoint)
-            return _Answer(status=response.status_code, headers=response.headers, body=_decode(raw))
+            answer = self._exchange(
+                method, path, endpoint=endpoint, params=params, headers=headers, json_body=json_body, timeouts=timeouts
+            )
+            status, attempts, failure_kind = answer.status, answer.attempts, answer.failure_kind
+            return answer
+        except CloposTimeoutError:
+            failure_kind = "timeout"
+            raise
+        except CloposUnavailableError:
+            failure_kind = "unavailable"
+            raise
+        except CloposResponseError:
+            failure_kind = "bad_response"
+            raise
         finally:
+            elapsed = time.monotonic() - started
+            timing.current().add("clopos", elapsed)
+            if reserved:
+                self.budget.refund(reserved - attempts)
+            # A 429 means Clopos is alive: it pauses calls but does not open the circuit.
+            self.breaker.record(ok=failure_kind in (None, "rate_limited"), probe=probe)
+            guard.health_record(
+                self.config.scope,
+                endpoint=endpoint,
+                failure_kind=failure_kind,
+                headers=answer.headers if answer is not None else None,
+            )
             logger.info(
-                "clopos_call endpoint=%s method=%s status=%s duration_ms=%d attempts=%d",
+                "clopos_call endpoint=%s method=%s status=%s duration_ms=%d attempts=%d cache=%s failure=%s",
                 endpoint,
                 method,
                 status,
-                (time.monotonic() - started) * 1000,
-                retries + 1,
+                elapsed * 1000,
+                attempts,
+                timing.current().upstream_reason,
+                failure_kind or "-",
             )
 
-    def _read_body(self, response: requests.Response, *, endpoint: str) -> bytes:
+    def _timeouts_within_deadline(self, endpoint: str) -> tuple[float, float]:
+        """Per-attempt timeouts, cut down so the request's Clopos budget is honoured."""
+        remaining = timing.current().remaining()
+        connect, read = self.config.connect_timeout, self.config.read_timeout
+        if remaining is None:
+            return connect, read
+        if remaining < 0.2:
+            raise CloposTimeoutError(f"{endpoint}: this request's Clopos time budget is spent")
+        return min(connect, remaining), min(read, remaining)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+        timeouts: tuple[float, float],
+    ) -> _Answer:
+        url = f"{self.config.base_url}/{path}"
+        try:
+            response = self.session.request(
+                method, url, params=params, headers=headers, json=json_body, timeout=timeouts, stream=True
+            )
+        except requests.Timeout as exc:
+            raise CloposTimeoutError(f"{endpoint}: timed out") from exc
+        except requests.RequestException as exc:
+            raise CloposUnavailableError(f"{endpoint}: connection failed") from exc
+        with response:
+            history = getattr(response.raw, "retries", None)
+            attempts = 1 + (len(history.history) if history is not None else 0)
+            raw = self._read_body(response, endpoint=endpoint, seconds=timeouts[1])
+        return _Answer(status=response.status_code, headers=response.headers, body=_decode(raw), attempts=attempts)
+
+    def _read_body(self, response: requests.Response, *, endpoint: str, seconds: float) -> bytes:
         # The read timeout bounds each socket read; this deadline bounds the whole body.
-        deadline = time.monotonic() + self.config.read_timeout
+        deadline = time.monotonic() + seconds
         chunks: list[bytes] = []
         size = 0
         try:

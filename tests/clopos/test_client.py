@@ -313,14 +313,6 @@ class TestToken:
         assert cache.get(keys.lock_key(token_key())) is None
 
 
-@pytest.mark.xfail(
-    reason=(
-        "client.py:196-200: the worker that wins the renewal lock raises when /v2/auth fails, although "
-        "the cached token is still valid for up to CLOPOS_TOKEN_RENEW_MARGIN seconds; the waiting "
-        "workers do fall back to it (client.py:211-212), the leader does not"
-    ),
-    strict=True,
-)
 def test_failed_renewal_falls_back_to_the_still_valid_token(clopos_api, client, order_url):
     put_token("still-valid", settings.CLOPOS_TOKEN_RENEW_MARGIN - 60)  # due, but valid for 4 more minutes
     clopos_api.replace(responses.POST, api_url("auth"), status=503, body="<html>503</html>", content_type="text/html")
@@ -704,14 +696,6 @@ class TestRetries:
         assert cache.get(token_key()) is None
 
 
-@pytest.mark.xfail(
-    reason=(
-        "client.py:225 treats any /v2/auth body with success:false as refused credentials, before "
-        "looking at the status; v2 error envelopes for 5xx/429 also carry success:false, so an "
-        "outage or rate limit on /v2/auth becomes CloposAuthError (no retry hint, no 429 pause)"
-    ),
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("status", "payload", "error"),
     [
