@@ -31,7 +31,6 @@ USERS = {
     "admin": ["--role", "admin", "--all-venues"],
     "newcomer": ["--role", "support"],
 }
-LIVE_DB_NAME = "clopos_admin_live"
 LIVE_REDIS_DB = 14
 
 
@@ -48,8 +47,12 @@ def _with_path(url: str, path: str) -> str:
 
 @dataclass
 class LiveApp:
+    """One app instance. Instances with the same `name` share a database and a cache (several
+    app instances behind a load balancer); different names are fully separate deployments."""
+
     sandbox_url: str
     tmp_dir: Path
+    name: str = "main"
     workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
@@ -60,11 +63,19 @@ class LiveApp:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def db_name(self) -> str:
+        return f"clopos_admin_live_{self.name}"
+
+    @property
+    def cache_prefix(self) -> str:
+        return f"live-{self.name}"
+
+    @property
     def database_url(self) -> str:
         production = os.environ.get("DATABASE_URL", "")
         if production.startswith("postgres"):
-            return _with_path(production, f"/{LIVE_DB_NAME}")
-        return f"sqlite:///{self.tmp_dir / 'live.sqlite3'}"
+            return _with_path(production, f"/{self.db_name}")
+        return f"sqlite:///{self.tmp_dir / f'{self.db_name}.sqlite3'}"
 
     @property
     def redis_url(self) -> str:
@@ -85,6 +96,7 @@ class LiveApp:
                 "DJANGO_STATIC_ROOT": str(self.tmp_dir / "static"),
                 "DJANGO_LOG_LEVEL": "WARNING",
                 "DATABASE_URL": self.database_url,
+                "DJANGO_CACHE_PREFIX": self.cache_prefix,
                 "CLOPOS_DEMO": "1",
                 "CLOPOS_BASE_URL": self.sandbox_url,
                 # Short timeouts keep the fault tests quick; the logic is the same as production's.
@@ -121,8 +133,8 @@ class LiveApp:
 
             admin_url = os.environ["DATABASE_URL"]
             with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{LIVE_DB_NAME}" WITH (FORCE)')
-                conn.execute(f'CREATE DATABASE "{LIVE_DB_NAME}"')
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{self.db_name}"')
         self.manage("migrate", "--noinput", "-v0")
         self.manage("createcachetable")
         self.manage("collectstatic", "--noinput", "-v0")
@@ -171,7 +183,9 @@ class LiveApp:
         if self.redis_url:
             import redis
 
-            redis.Redis.from_url(self.redis_url).flushdb()
+            client = redis.Redis.from_url(self.redis_url)
+            for key in client.scan_iter(match=f"{self.cache_prefix}:*", count=1000):
+                client.delete(key)
             return
         path = urlsplit(self.database_url).path
         with sqlite3.connect(path, timeout=20) as conn:
