@@ -34,6 +34,15 @@ run: install ## Set up, seed demo users, start the sandbox and the app on 127.0.
 	  trap 'kill $$sandbox_pid 2>/dev/null' EXIT INT TERM; \
 	  $(VENV)/bin/gunicorn clopos_admin.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT)
 
+# Production: every variable from the environment (see README). Migrate, collect static files,
+# then gunicorn with gunicorn.conf.py (workers from cores, timeouts above the worst case).
+serve: install ## Production start: migrate, collectstatic, gunicorn (needs the production env)
+	$(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/gunicorn clopos_admin.wsgi:application -c gunicorn.conf.py
+
 sandbox: install ## Run only the Clopos sandbox on 127.0.0.1:8100
 	$(PY) -m sandbox --host 127.0.0.1 --port $(SANDBOX_PORT)
 

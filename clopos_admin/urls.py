@@ -8,3 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("orders.urls")),
 ]
+
+handler500 = "clopos_admin.views.server_error"

@@ -399,7 +399,10 @@ class CloposClient:
         with response:
             history = getattr(response.raw, "retries", None)
             attempts = 1 + (len(history.history) if history is not None else 0)
-            raw = self._read_body(response, endpoint=endpoint, seconds=timeouts[1])
+            # The body gets one read timeout in all, and never more than the request has left.
+            remaining = timing.current().remaining()
+            body_seconds = timeouts[1] if remaining is None else max(0.1, min(timeouts[1], remaining))
+            raw = self._read_body(response, endpoint=endpoint, seconds=body_seconds)
         return _Answer(status=response.status_code, headers=response.headers, body=_decode(raw), attempts=attempts)
 
     def _read_body(self, response: requests.Response, *, endpoint: str, seconds: float) -> bytes:
