@@ -29,7 +29,7 @@ class StaffProfileInline(admin.StackedInline):
     model = StaffProfile
     form = StaffProfileForm
     can_delete = False
-    verbose_name_plural = "Venue access"
+    verbose_name = verbose_name_plural = "Venue access"
 
 
 class StaffUserAdmin(UserAdmin):
@@ -47,6 +47,19 @@ class StaffUserAdmin(UserAdmin):
         if profile is None:
             return "none"
         return "all" if profile.all_venues else (", ".join(map(str, profile.venue_ids)) or "none")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        # A staff admin assigns roles (groups) and venues, but cannot grant superuser status or
+        # loose permissions: that would let them give anyone more than a role allows.
+        return [
+            (name, {**options, "fields": ("is_active", "is_staff", "groups")})
+            if "is_superuser" in options.get("fields", ())
+            else (name, options)
+            for name, options in fieldsets
+        ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("staff_profile").prefetch_related("groups")

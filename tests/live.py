@@ -163,7 +163,7 @@ class LiveApp:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {(self.tmp_dir / f'gunicorn-{self.port}.log').read_text()}")
             try:
-                if requests.get(f"{self.base_url}/accounts/login/", timeout=1).status_code == 200:
+                if requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
                     return self
             except requests.ConnectionError:
                 pass
