@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 
+METRICS = ("cache", "clopos", "wait", "render")
+
+
 @dataclass
 class RequestTimings:
     started: float = field(default_factory=time.monotonic)
@@ -30,10 +33,11 @@ class RequestTimings:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
     def server_timing(self) -> str:
+        # Always the same metric names, zero when unused: their presence must not tell whether
+        # Clopos was called (that would separate unknown order ids from hidden ones).
         total = time.monotonic() - self.started
-        parts = [f"{kind};dur={seconds * 1000:.1f}" for kind, seconds in sorted(self.durations.items())]
-        parts.append(f"total;dur={total * 1000:.1f}")
-        return ", ".join(parts)
+        metrics = {kind: self.durations.get(kind, 0.0) for kind in METRICS} | {"total": total}
+        return ", ".join(f"{kind};dur={seconds * 1000:.1f}" for kind, seconds in metrics.items())
 
 
 _current: contextvars.ContextVar[RequestTimings | None] = contextvars.ContextVar("request_timings", default=None)

@@ -1,5 +1,6 @@
 """Display helpers for Clopos values: money, statuses."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django import template
@@ -41,6 +42,17 @@ def number(value: Decimal | int | None) -> str:
         return "—"
     text = f"{Decimal(value):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def duration_words(value: dt.timedelta) -> str:
+    """timedelta(minutes=15) → "15 minutes"; hours and minutes, rounded up to the minute."""
+    minutes = max(1, -(-int(value.total_seconds()) // 60))
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
 
 
 @register.inclusion_tag("includes/order_status.html")
