@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-
 METRICS = ("cache", "clopos", "wait", "render")
 
 

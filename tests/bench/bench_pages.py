@@ -164,7 +164,7 @@ def main() -> None:
     print(
         f"start-up to first /healthz 200: {startup:.2f} s; worker RSS: "
         + ", ".join(f"{m:.1f} MB" for m in memory)
-        + f" (after serving the order page)"
+        + " (after serving the order page)"
     )
 
 

@@ -31,7 +31,7 @@ def test_manager_sees_every_status_with_its_receipt(live_app, sandbox, status):
     assert {"PENDING": "Pending", "RECEIVED": "Received", "DELIVERED": "Delivered", "IGNORE": "Ignored"}[status] in text
     customer = ORDERS[order_id]["payload"]["customer"]["name"]
     assert customer in page.text
-    assert 'hx-get="/orders/%d/receipt/"' % order_id in page.text
+    assert f'hx-get="/orders/{order_id}/receipt/"' in page.text
     assert receipt.status_code == 200
     if status in {"PENDING", "IGNORE"}:
         assert "No receipt yet" in receipt.text
