@@ -1,6 +1,6 @@
 """Cache keys and freshness policy: the only place that names a key or a TTL.
 
-Keys are versioned (`clopos:v1:`) so a change of payload handling can abandon old entries by
+Keys are versioned (`clopos:v2:`) so a change of payload handling can abandon old entries by
 bumping VERSION. Entries hold the plain Clopos payload plus when it was fetched; they are parsed
 after reading. Failures are never written.
 
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-VERSION = 1
+# Bump when the shape of an entry changes: old entries are then simply never read again.
+VERSION = 2
 PREFIX = f"clopos:v{VERSION}"
 
 

@@ -45,6 +45,8 @@ from orders.clopos.types import (
 
 logger = logging.getLogger("orders.services")
 
+ENTRY_FIELDS = frozenset({"payload", "fetched_at", "fresh_until", "stale_until"})
+
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
@@ -168,6 +170,8 @@ def _load[T](
     """
     with timing.timed("cache"):
         entry = cache.get(key)
+    if entry is not None and not (isinstance(entry, dict) and ENTRY_FIELDS.issubset(entry)):
+        entry = None  # written by another version of this code: a miss, not a crash
     now = time.time()
     if entry and not refresh:
         if entry["fresh_until"] > now:
