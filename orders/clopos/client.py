@@ -227,7 +227,7 @@ class CloposClient:
         if entry and entry["expires_at"] - self.config.token_renew_margin > time.time():
             return entry["token"]
         lock_key = keys.lock_key(key)
-        owner = singleflight.acquire(lock_key, lock_seconds=self.config.attempt_seconds + 1)
+        owner = singleflight.acquire(lock_key, lock_seconds=self.config.call_seconds + 1)
         if owner:
             try:
                 return self._authenticate(key)
@@ -246,7 +246,13 @@ class CloposClient:
                 return fresh["token"]
             return None
 
-        token = singleflight.wait_for(renewed, seconds=self.config.attempt_seconds + 1)
+        remaining = timing.current().remaining()
+        wait = (
+            self.config.call_seconds + 1
+            if remaining is None
+            else max(0.0, min(self.config.call_seconds + 1, remaining))
+        )
+        token = singleflight.wait_for(renewed, seconds=wait)
         if token:
             return token
         if entry and entry["expires_at"] > time.time() + 5:
