@@ -117,17 +117,27 @@ def order_lookup(request: HttpRequest) -> HttpResponse:
     return redirect("orders:order-detail", order_id=form.cleaned_data["order_id"])
 
 
-@require_GET
-@console_view(perms.VIEW_ORDER)
-def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+def _audited_order(
+    request: HttpRequest, order_id: str, *, load: Callable[..., services.OrderDetail], action: str
+) -> services.OrderDetail | HttpResponse:
+    """Validate the id, load the order in the user's scope and log the access; or an error page."""
     parsed_id = parse_order_id(order_id)
     if parsed_id is None:
         return _invalid_id(request, order_id)
     try:
-        detail = services.order_get(order_id=parsed_id, venue_ids=request.venue_scope)
+        detail = load(order_id=parsed_id, venue_ids=request.venue_scope)
     except CloposError as exc:
         return _error_page(request, exc, parsed_id)
-    audit_record(request, action=AuditEntry.Action.VIEW_ORDER, order_id=parsed_id, venue_id=detail.order.venue_id)
+    audit_record(request, action=action, order_id=parsed_id, venue_id=detail.order.venue_id)
+    return detail
+
+
+@require_GET
+@console_view(perms.VIEW_ORDER)
+def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+    detail = _audited_order(request, order_id, load=services.order_get, action=AuditEntry.Action.VIEW_ORDER)
+    if isinstance(detail, HttpResponse):
+        return detail
     return _render(request, DETAIL_TEMPLATE, _detail_context(request, detail))
 
 
@@ -135,16 +145,11 @@ def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
 @console_view(perms.REFRESH_ORDER)
 def order_refresh(request: HttpRequest, order_id: str) -> HttpResponse:
     """Fetch the order (and receipt) from Clopos now; htmx swaps the re-rendered order in."""
-    parsed_id = parse_order_id(order_id)
-    if parsed_id is None:
-        return _invalid_id(request, order_id)
-    try:
-        detail = services.order_refresh(order_id=parsed_id, venue_ids=request.venue_scope)
-    except CloposError as exc:
-        return _error_page(request, exc, parsed_id)
-    audit_record(request, action=AuditEntry.Action.REFRESH_ORDER, order_id=parsed_id, venue_id=detail.order.venue_id)
+    detail = _audited_order(request, order_id, load=services.order_refresh, action=AuditEntry.Action.REFRESH_ORDER)
+    if isinstance(detail, HttpResponse):
+        return detail
     if not request.htmx:
-        return redirect("orders:order-detail", order_id=parsed_id)
+        return redirect("orders:order-detail", order_id=detail.order.id)
     return _render(request, f"{DETAIL_TEMPLATE}#order-main", _detail_context(request, detail))
 
 
@@ -152,14 +157,9 @@ def order_refresh(request: HttpRequest, order_id: str) -> HttpResponse:
 @console_view(perms.REVEAL_CUSTOMER)
 def order_customer_reveal(request: HttpRequest, order_id: str) -> HttpResponse:
     """The customer's full phone and address, for roles allowed to see them. Logged."""
-    parsed_id = parse_order_id(order_id)
-    if parsed_id is None:
-        return _invalid_id(request, order_id)
-    try:
-        detail = services.order_get(order_id=parsed_id, venue_ids=request.venue_scope)
-    except CloposError as exc:
-        return _error_page(request, exc, parsed_id)
-    audit_record(request, action=AuditEntry.Action.REVEAL_CUSTOMER, order_id=parsed_id, venue_id=detail.order.venue_id)
+    detail = _audited_order(request, order_id, load=services.order_get, action=AuditEntry.Action.REVEAL_CUSTOMER)
+    if isinstance(detail, HttpResponse):
+        return detail
     context = _detail_context(request, detail) | {"contact": customer_contact(detail.order.customer, reveal=True)}
     template = f"{DETAIL_TEMPLATE}#customer" if request.htmx else DETAIL_TEMPLATE
     return _render(request, template, context)
