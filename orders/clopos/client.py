@@ -23,6 +23,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from orders import cache as keys
@@ -230,6 +231,10 @@ class CloposClient:
         owner = singleflight.acquire(lock_key, lock_seconds=self.config.call_seconds + 1)
         if owner:
             try:
+                # Another worker may have stored a new token between our read and our lock.
+                fresh = cache.get(key)
+                if fresh and fresh["expires_at"] - self.config.token_renew_margin > time.time():
+                    return fresh["token"]
                 return self._authenticate(key)
             except CloposUnavailableError:
                 # Renewal failed but the current token still works: use it and renew next time.
@@ -401,6 +406,10 @@ class CloposClient:
         except requests.Timeout as exc:
             raise CloposTimeoutError(f"{endpoint}: timed out") from exc
         except requests.RequestException as exc:
+            # With Retry(read=0) urllib3 wraps a read timeout in MaxRetryError, which requests
+            # turns into a ConnectionError: look at the reason to call it what it is.
+            if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError):
+                raise CloposTimeoutError(f"{endpoint}: timed out waiting for the answer") from exc
             raise CloposUnavailableError(f"{endpoint}: connection failed") from exc
         with response:
             history = getattr(response.raw, "retries", None)
