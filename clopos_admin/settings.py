@@ -155,6 +155,7 @@ PERMISSIONS_POLICY = {
         "display-capture",
     )
 }
+CSRF_FAILURE_VIEW = "clopos_admin.views.csrf_failure"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page (hx-headers), not the cookie
 if DJANGO_HTTPS:
     SESSION_COOKIE_SECURE = True

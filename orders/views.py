@@ -48,6 +48,11 @@ def console_view(permission: str) -> Callable:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not has_console_access(request.user):
+                if request.htmx:
+                    # Access was withdrawn while a page was open: show it as a page, not in a slot.
+                    response = HttpResponse(status=403)
+                    response["HX-Redirect"] = reverse("orders:order-lookup")
+                    return response
                 return _render(request, "orders/no_access.html", status=403)
             if not request.user.has_perm(permission):
                 raise PermissionDenied

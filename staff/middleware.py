@@ -50,13 +50,19 @@ class HtmxLoginRedirectMiddleware:
         login_path = urlsplit(resolve_url(settings.LOGIN_URL)).path
         if urlsplit(response.get("Location", "")).path != login_path:
             return response
-        current = request.htmx.current_url or ""
-        parts = urlsplit(current)
-        next_url = parts.path + (f"?{parts.query}" if parts.query else "")
-        if not next_url or not url_has_allowed_host_and_scheme(
-            current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            next_url = request.get_full_path()
-        redirect = HttpResponse(status=401)
-        redirect["HX-Redirect"] = f"{login_path}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"
-        return redirect
+        return htmx_login_redirect(request)
+
+
+def htmx_login_redirect(request) -> HttpResponse:
+    """401 with HX-Redirect to the login page, coming back to the page the user was on."""
+    login_path = urlsplit(resolve_url(settings.LOGIN_URL)).path
+    current = request.headers.get("HX-Current-URL", "")
+    parts = urlsplit(current)
+    next_url = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not next_url or not url_has_allowed_host_and_scheme(
+        current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = request.get_full_path()
+    response = HttpResponse(status=401)
+    response["HX-Redirect"] = f"{login_path}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"
+    return response

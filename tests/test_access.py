@@ -1065,3 +1065,35 @@ def test_non_htmx_request_without_a_session_is_redirected_to_login(db):
 
     assert response.status_code == 302
     assert login_redirect_target(response) == ("/accounts/login/", "/orders/4101/receipt/")
+
+
+# --- htmx requests that lose their session or their access mid-page ------------------------------
+
+
+def test_htmx_post_without_session_or_csrf_cookie_goes_to_login(users):
+    """A browser whose cookies all expired: the CSRF check fails first, and still sends it to login."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/orders/4103/refresh/", headers=htmx_headers(4103))
+
+    assert response.status_code == 401
+    assert urlsplit(response["HX-Redirect"]).path == "/accounts/login/"
+    assert parse_qs(urlsplit(response["HX-Redirect"]).query)["next"] == ["/orders/4103/"]
+    assert b"<form" not in response.content
+
+
+def test_csrf_failure_of_a_signed_in_user_is_a_plain_403(client_for):
+    client = client_for("manager")
+    client.handler.enforce_csrf_checks = True
+    response = client.post("/orders/4103/refresh/", headers=htmx_headers(4103))
+
+    assert response.status_code == 403
+    assert "HX-Redirect" not in response
+    assert "Not allowed" in text_of(response.content)
+
+
+def test_htmx_request_after_access_was_withdrawn_reloads_the_page(client_for):
+    response = client_for("newcomer").get("/orders/4103/receipt/", headers=htmx_headers(4103))
+
+    assert response.status_code == 403
+    assert response["HX-Redirect"] == "/"
+    assert response.content == b""
