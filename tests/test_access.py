@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.db import DatabaseError
 from django.test import Client
 from django.urls import get_resolver, reverse
@@ -162,7 +163,13 @@ CASES = {
 # Probes for the load balancer opt out of login explicitly (login_not_required) and show no data.
 PUBLIC = {"healthz": "public", "readyz": "public"}
 
-_NO_ACCESS = dict.fromkeys(CASES, "no_access") | {"admin": "admin_login"} | PUBLIC
+_NO_ACCESS = (
+    dict.fromkeys(CASES, "no_access")
+    # An htmx request is told to load the no-access page as a page, not swapped into a slot.
+    | {case: "hx_no_access" for case, (_, _, _, hx) in CASES.items() if hx}
+    | {"admin": "admin_login"}
+    | PUBLIC
+)
 _MANAGER = dict.fromkeys(CASES, "ok") | {"refresh": "to_order", "admin": "admin_login"} | PUBLIC
 _SUPPORT = (
     dict.fromkeys(CASES, "ok")
@@ -241,6 +248,10 @@ def test_access_matrix(api, client_for, username, case):
         assert response.status_code == 403
         assert "No access yet" in content
         assert "Ask your admin" in content
+    elif expected == "hx_no_access":
+        assert response.status_code == 403
+        assert response["HX-Redirect"] == reverse("orders:order-lookup")
+        assert content == ""
     elif expected == "denied":
         assert response.status_code == 403
         assert "Not allowed" in content
@@ -264,7 +275,7 @@ def test_access_matrix(api, client_for, username, case):
     audited = expected in {"ok", "to_order"} and case in {"detail", "reveal", "reveal_htmx", "refresh", "refresh_htmx"}
     assert AuditEntry.objects.count() == entries_before + (1 if audited else 0)
     # Refused requests never reach Clopos.
-    if expected in {"login", "hx_login", "no_access", "denied", "admin_login"}:
+    if expected in {"login", "hx_login", "no_access", "hx_no_access", "denied", "admin_login"}:
         assert not api.calls
 
 
@@ -1015,6 +1026,8 @@ def test_idle_session_expiry_is_renewed_by_activity_and_ends_when_idle(api, user
         # Past the first deadline, but active within the last SESSION_COOKIE_AGE seconds.
         assert client.get("/").status_code == 200
     with time_machine.travel(start + 3 * age, tick=False):
+        # Redis expires cached sessions on its own clock, which time_machine cannot move.
+        cache.delete(f"django.contrib.sessions.cached_db{client.cookies[settings.SESSION_COOKIE_NAME].value}")
         expired = client.get("/orders/4101/")
         assert expired.status_code == 302
         assert login_redirect_target(expired) == ("/accounts/login/", "/orders/4101/")
