@@ -271,8 +271,9 @@ def _revalidate_in_background[T](
                     _store(key, fetch(), parse, ages)
         except CloposNotFoundError:
             cache.delete(key)
-        except CloposError:
-            logger.warning("background revalidation failed key=%s", key, exc_info=True)
+        except CloposError as exc:
+            # The client already logged the call; the copy stays until it can be replaced.
+            logger.warning("background revalidation failed key=%s error=%s", key, type(exc).__name__)
         finally:
             singleflight.release(lock_key, owner)
             db.connections.close_all()  # this thread's own connections

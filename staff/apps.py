@@ -9,6 +9,7 @@ class StaffConfig(AppConfig):
     verbose_name = "Staff"
 
     def ready(self) -> None:
+        import staff.backends  # noqa: F401 - connects the permission-cache invalidation signals
         from staff.roles import sync_roles_after_migrate
 
         # Permissions exist only after post_migrate has created them, so groups are built then.

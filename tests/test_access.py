@@ -1110,3 +1110,30 @@ def test_htmx_request_after_access_was_withdrawn_reloads_the_page(client_for):
     assert response.status_code == 403
     assert response["HX-Redirect"] == "/"
     assert response.content == b""
+
+
+# --- The permission cache follows role changes at once ------------------------------------------
+
+
+def test_role_change_takes_effect_on_the_next_request(api, client_for, users):
+    from django.contrib.auth.models import Group
+
+    client = client_for("support")
+    assert client.get("/audit/").status_code == 403  # support: no audit log (and now cached)
+
+    users["support"].groups.set([Group.objects.get(name="manager")])
+    assert client.get("/audit/").status_code == 200
+
+    Group.objects.get(name="manager").permissions.remove(Permission.objects.get(codename="view_audit_log"))
+    assert client.get("/audit/").status_code == 403
+
+
+def test_permissions_are_read_from_the_cache_after_the_first_request(api, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for("manager")
+    client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    assert not [q for q in queries.captured_queries if "auth_permission" in q["sql"]]
