@@ -23,3 +23,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# WhiteNoise serves from the finders in tests; there is no collected STATIC_ROOT to scan.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
