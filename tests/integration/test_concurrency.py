@@ -5,27 +5,20 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from sandbox.data import sample_ids
 from tests.integration.conftest import SandboxControl
-from tests.live import PASSWORD, LiveApp
+from tests.live import NO_FRESHNESS, PASSWORD, LiveApp
 
 pytestmark = pytest.mark.integration
 
 SAMPLES = sample_ids()
-NO_FRESHNESS = {
-    f"CLOPOS_{age}_{kind}": "0"
-    for age in ("TTL", "STALE")
-    for kind in ("ORDER_ACTIVE", "ORDER_FINAL", "RECEIPT_OPEN", "RECEIPT_CLOSED", "CATALOGUE")
-}
 BUDGET_PER_MINUTE = 30
 BUDGET_WINDOW = 10  # orders/clopos/guard.py WINDOW
 BUDGET_PER_WINDOW = math.floor(BUDGET_PER_MINUTE * BUDGET_WINDOW / (60 + BUDGET_WINDOW))  # 4
@@ -68,30 +61,12 @@ def fresh_sandbox(sandbox_handle, app: LiveApp) -> SandboxControl:
     return control
 
 
-def prepare_like(app: LiveApp, template: LiveApp) -> None:
-    """`app.prepare()`, faster on the SQLite profile: copy the template deployment's prepared
-    database (migrations, roles, users; the cache emptied) and reuse its collected static files.
-    On the production profile (PostgreSQL) it simply prepares."""
-    if app.database_url.startswith("postgres"):
-        app.prepare()
-        return
-    app.extra_env.setdefault("DJANGO_STATIC_ROOT", str(template.tmp_dir / "static"))
-    source = sqlite3.connect(urlsplit(template.database_url).path, timeout=20)
-    target = sqlite3.connect(urlsplit(app.database_url).path)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-    app.clear_cache()
-
-
 def start_app(sandbox_handle, template: LiveApp, tmp_path_factory, name: str, extra_env: dict[str, str]) -> LiveApp:
     """A separate deployment `name` (its own database and cache), prepared and started."""
     app = LiveApp(
         sandbox_url=sandbox_handle.base_url, tmp_dir=tmp_path_factory.mktemp(name), name=name, extra_env=extra_env
     )
-    prepare_like(app, template)
+    app.prepare_like(template)
     return app.start()
 
 

@@ -20,17 +20,12 @@ import requests
 from orders import cache as keys
 from sandbox.data import RECEIPT_BY_ORDER
 from tests.integration.conftest import SandboxControl
-from tests.live import LiveApp, free_port
+from tests.live import NO_FRESHNESS, LiveApp, free_port
 
 pytestmark = pytest.mark.integration
 
 ORDER_ID = 4103  # DELIVERED, with the closed receipt 20855
 RECEIPT_ID = RECEIPT_BY_ORDER[ORDER_ID]
-NO_FRESHNESS = {
-    f"CLOPOS_{age}_{kind}": "0"
-    for age in ("TTL", "STALE")
-    for kind in ("ORDER_ACTIVE", "ORDER_FINAL", "RECEIPT_OPEN", "RECEIPT_CLOSED", "CATALOGUE")
-}
 # The sandbox's demo credentials (settings.py, CLOPOS_DEMO=1): the scope of the 429 pause.
 PAUSE_KEY = keys.rate_pause_key("kohnesheher", "sandbox-integrator")
 
@@ -105,24 +100,6 @@ def delete_cache_key(app: LiveApp, key: str) -> None:
         conn.execute("DELETE FROM clopos_admin_cache WHERE cache_key = ?", (full_key,))
 
 
-def prepare_like(app: LiveApp, template: LiveApp) -> None:
-    """`app.prepare()`, faster on the SQLite profile: copy the template deployment's prepared
-    database (migrations, roles, users; the cache emptied) and reuse its collected static files.
-    On the production profile (PostgreSQL) it simply prepares."""
-    if app.database_url.startswith("postgres"):
-        app.prepare()
-        return
-    app.extra_env.setdefault("DJANGO_STATIC_ROOT", str(template.tmp_dir / "static"))
-    source = sqlite3.connect(urlsplit(template.database_url).path, timeout=20)
-    target = sqlite3.connect(urlsplit(app.database_url).path)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-    app.clear_cache()
-
-
 # --- Deployments and fixtures -----------------------------------------------------------------
 
 
@@ -134,7 +111,7 @@ def faults_app(sandbox_handle, live_app, tmp_path_factory):
         name="faults",
         extra_env=dict(NO_FRESHNESS),
     )
-    prepare_like(app, live_app)
+    app.prepare_like(live_app)
     app.start()
     yield app
     app.stop()
