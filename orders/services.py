@@ -94,15 +94,18 @@ def order_get(*, order_id: int, venue_ids: Collection[int] | None = None, refres
     `venue_ids` (None means every venue). Other CloposErrors when Clopos fails and no previous
     copy exists. `refresh` bypasses the cache for the order.
     """
-    loaded = _load_order(order_id, refresh=refresh)
+    # One cache round trip for the order and the catalogue lists the page names it with.
+    with timing.timed("cache"):
+        seen = cache.get_many([keys.order_key(order_id), keys.venues_key(), keys.sale_types_key()])
+    loaded = _load_order(order_id, refresh=refresh, seen=seen)
     order = loaded.value
     if venue_ids is not None and order.venue_id not in venue_ids:
         # Out of scope answers exactly like an unknown id, so ids cannot be probed.
         raise CloposNotFoundError("order outside the user's venues")
     return OrderDetail(
         order=_with_catalogue_names(order),
-        venue_name=_venue_name(order.venue_id),
-        sale_type_name=_sale_type_name(order.sale_type_id),
+        venue_name=_venue_name(order.venue_id, seen),
+        sale_type_name=_sale_type_name(order.sale_type_id, seen),
         freshness=loaded.freshness,
     )
 
@@ -134,13 +137,14 @@ def order_receipt_get(*, order_id: int, venue_ids: Collection[int] | None = None
 # --- Loading with the cache -------------------------------------------------------------------
 
 
-def _load_order(order_id: int, *, refresh: bool = False) -> Loaded[Order]:
+def _load_order(order_id: int, *, refresh: bool = False, seen: Mapping[str, Any] | None = None) -> Loaded[Order]:
     return _load(
         keys.order_key(order_id),
         fetch=lambda: get_clopos_client().get_order(order_id),
         parse=lambda payload: parse_payload(Order.from_payload, payload, zone()),
         ages=lambda order: keys.order_ages(order.status),
         refresh=refresh,
+        seen=seen,
     )
 
 
@@ -161,6 +165,7 @@ def _load[T](
     parse: Callable[[Any], T],
     ages: Callable[[T], keys.Ages],
     refresh: bool = False,
+    seen: Mapping[str, Any] | None = None,
 ) -> Loaded[T]:
     """Fresh: serve. Stale: serve now and revalidate in the background. Older or missing:
     fetch once (single-flight across workers) and cache it.
@@ -168,8 +173,11 @@ def _load[T](
     When Clopos fails and an older good copy exists, that copy is served as "stale" with the
     error attached; the failure itself is never cached.
     """
-    with timing.timed("cache"):
-        entry = cache.get(key)
+    if seen is not None:  # read ahead by the caller, in one round trip with other keys
+        entry = seen.get(key)
+    else:
+        with timing.timed("cache"):
+            entry = cache.get(key)
     if entry is not None and not (isinstance(entry, dict) and ENTRY_FIELDS.issubset(entry)):
         entry = None  # written by another version of this code: a miss, not a crash
     now = time.time()
@@ -300,34 +308,38 @@ def _as_datetime(epoch: float) -> dt.datetime:
 # --- Catalogue names (best effort: a failure shows ids, never fails the page) -----------------
 
 
-def _catalogue[T](key: str, fetch: Callable[[], Any], parse: Callable[[Any], T]) -> T | None:
+def _catalogue[T](
+    key: str, fetch: Callable[[], Any], parse: Callable[[Any], T], seen: Mapping[str, Any] | None = None
+) -> T | None:
     try:
-        return _load(key, fetch=fetch, parse=parse, ages=lambda _: keys.catalogue_ages()).value
+        return _load(key, fetch=fetch, parse=parse, ages=lambda _: keys.catalogue_ages(), seen=seen).value
     except CloposError:
         return None
 
 
-def _venue_name(venue_id: int | None) -> str | None:
-    return None if venue_id is None else venue_names().get(venue_id)
+def _venue_name(venue_id: int | None, seen: Mapping[str, Any] | None = None) -> str | None:
+    return None if venue_id is None else venue_names(seen).get(venue_id)
 
 
-def venue_names() -> dict[int, str]:
+def venue_names(seen: Mapping[str, Any] | None = None) -> dict[int, str]:
     """Venue id → name from the cached catalogue; empty when Clopos cannot say."""
     venues = _catalogue(
         keys.venues_key(),
         lambda: get_clopos_client().get_venues(),
         lambda payload: parse_payload(parse_list, Venue.from_payload, payload),
+        seen,
     )
     return {v.id: v.name for v in venues or ()}
 
 
-def _sale_type_name(sale_type_id: int | None) -> str | None:
+def _sale_type_name(sale_type_id: int | None, seen: Mapping[str, Any] | None = None) -> str | None:
     if sale_type_id is None:
         return None
     sale_types = _catalogue(
         keys.sale_types_key(),
         lambda: get_clopos_client().get_sale_types(),
         lambda payload: parse_payload(parse_list, SaleType.from_payload, payload),
+        seen,
     )
     return next((s.name for s in sale_types or () if s.id == sale_type_id), None)
 
