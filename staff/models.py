@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class StaffProfile(models.Model):
@@ -29,7 +30,7 @@ class AuditEntry(models.Model):
         REVEAL_CUSTOMER = "reveal_customer", "Revealed customer details"
         REFRESH_ORDER = "refresh_order", "Forced refresh from Clopos"
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Kept as text too, so entries survive the user's deletion.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     username = models.CharField(max_length=150)

@@ -822,11 +822,13 @@ def test_non_admins_cannot_open_django_admin_pages(client_for, audit_entries, us
 def test_page_survives_a_failing_audit_write(api, client_for, caplog, method, path, headers):
     client = client_for("manager")
 
-    with mock.patch("staff.audit.AuditEntry.objects.create", side_effect=DatabaseError("audit table gone")) as create:
+    with mock.patch(
+        "staff.audit.AuditEntry.objects.bulk_create", side_effect=DatabaseError("audit table gone")
+    ) as write:
         response = getattr(client, method)(path, headers=headers)
 
     assert response.status_code == 200
-    assert create.call_count == 1
+    assert write.call_count == 1
     assert "Leyla Məmmədova" in body(response)
     assert "audit write failed" in caplog.text
 
@@ -1137,3 +1139,25 @@ def test_permissions_are_read_from_the_cache_after_the_first_request(api, client
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/").status_code == 200
     assert not [q for q in queries.captured_queries if "auth_permission" in q["sql"]]
+
+
+def test_audit_row_is_written_when_the_response_is_finished(api, client_for):
+    """The page does not wait for the INSERT: the WSGI server gets the response first and the
+    row is written when it closes the response (after sending it), as gunicorn does."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    cookie = client_for("manager").cookies[settings.SESSION_COOKIE_NAME].value
+    environ = RequestFactory()._base_environ(
+        PATH_INFO="/orders/4101/", HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={cookie}"
+    )
+    before = AuditEntry.objects.count()
+
+    response = WSGIHandler()(environ, lambda status, headers: None)
+
+    assert response.status_code == 200
+    assert AuditEntry.objects.count() == before  # the response exists, the row not yet
+    response.close()
+    assert AuditEntry.objects.count() == before + 1
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.order_id, entry.venue_id, entry.username) == ("view_order", 4101, 3, "manager")
