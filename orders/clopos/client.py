@@ -330,8 +330,7 @@ class CloposClient:
                 self.budget.acquire(reserved)
             except CloposError:
                 if probe:
-                    self.breaker.record(ok=True, probe=False)  # give the probe slot back unused
-                    cache.delete(keys.circuit_key(self.config.scope, "probe"))
+                    self.breaker.release_probe()  # unused: the next request may probe instead
                 raise
         started = time.monotonic()
         status: int | str = "error"

@@ -95,6 +95,9 @@ class CircuitBreaker:
             raise CloposUnavailableError("Circuit half-open, a probe is in flight", retry_after=1)
         return True
 
+    def release_probe(self) -> None:
+        cache.delete(keys.circuit_key(self.scope, "probe"))
+
     def record(self, *, ok: bool, probe: bool) -> None:
         if ok:
             if probe or cache.get(keys.circuit_key(self.scope, "failures")):
@@ -104,7 +107,7 @@ class CircuitBreaker:
         if probe or failures >= self.threshold:
             cache.set(keys.circuit_key(self.scope, "open-until"), time.time() + self.open_seconds, timeout=24 * 3600)
         if probe:
-            cache.delete(keys.circuit_key(self.scope, "probe"))
+            self.release_probe()
 
 
 def health_record(scope: str, *, endpoint: str, failure_kind: str | None, headers: Mapping[str, str] | None) -> None:

@@ -710,3 +710,25 @@ def test_auth_outage_with_v2_error_envelope_is_not_an_auth_error(clopos_api, cli
 
     with pytest.raises(error):
         client.get_order(4101)
+
+
+def test_half_open_probe_refused_by_the_budget_keeps_the_circuit_open(clopos_api, order_url):
+    """A probe that never reached Clopos proves nothing: the circuit must not close."""
+    from orders.clopos.guard import CircuitBreaker
+
+    put_token("valid", 3600)  # no /v2/auth call: that would be a real (successful) probe
+    client = get_clopos_client()
+    breaker: CircuitBreaker = client.breaker
+    for _ in range(breaker.threshold):
+        breaker.record(ok=False, probe=False)
+    cache.set(keys.circuit_key(breaker.scope, "open-until"), time.time() - 1, timeout=60)  # now half-open
+    assert breaker.state() == "half-open"
+    for _ in range(client.budget.per_window):  # spend this window's budget
+        client.budget.acquire(1)
+
+    with pytest.raises(CloposRateLimitedError):
+        client.get_order(4101)
+
+    assert breaker.state() == "half-open"
+    assert cache.get(keys.circuit_key(breaker.scope, "probe")) is None  # the slot is free again
+    assert calls_to(clopos_api, "orders/4101") == []
