@@ -110,12 +110,24 @@ def _detail_context(request: HttpRequest, detail: services.OrderDetail) -> dict:
     }
 
 
+def _recent_orders(request: HttpRequest, limit: int = 8) -> list[int]:
+    """The orders this user opened last, newest first (from their own audit entries)."""
+    opened = (
+        AuditEntry.objects.filter(user=request.user, action=AuditEntry.Action.VIEW_ORDER)
+        .order_by("-created_at")
+        .values_list("order_id", flat=True)[: limit * 5]
+    )
+    return list(dict.fromkeys(opened))[:limit]
+
+
 @require_GET
 @console_view(perms.VIEW_ORDER)
 def order_lookup(request: HttpRequest) -> HttpResponse:
     """The lookup box: `?order_id=` redirects to the order page when the id is valid."""
     if "order_id" not in request.GET:
-        return _render(request, "orders/order_lookup.html", {"form": OrderLookupForm()})
+        return _render(
+            request, "orders/order_lookup.html", {"form": OrderLookupForm(), "recent": _recent_orders(request)}
+        )
     form = OrderLookupForm(data=request.GET)
     if not form.is_valid():
         return _render(request, "orders/order_lookup.html", {"form": form}, status=400)

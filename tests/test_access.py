@@ -1161,3 +1161,16 @@ def test_audit_row_is_written_when_the_response_is_finished(api, client_for):
     assert AuditEntry.objects.count() == before + 1
     entry = AuditEntry.objects.latest("id")
     assert (entry.action, entry.order_id, entry.venue_id, entry.username) == ("view_order", 4101, 3, "manager")
+
+
+def test_lookup_page_lists_the_users_recently_opened_orders(api, client_for, users):
+    manager = client_for("manager")
+    for order_id in (4101, 4103, 4101):
+        manager.get(f"/orders/{order_id}/")
+    AuditEntry.objects.create(user=users["support"], username="support", action="view_order", order_id=4105)
+
+    html = manager.get("/").content.decode()
+
+    recent = re.findall(r'<ul class="recent">(.*?)</ul>', html, re.S)[0]
+    assert re.findall(r">(\d+)</a>", recent) == ["4101", "4103"]  # newest first, once each, only mine
+    assert "Recently opened" not in client_for("newcomer").get("/").content.decode()
