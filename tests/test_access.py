@@ -1145,6 +1145,8 @@ def test_audit_row_is_written_when_the_response_is_finished(api, client_for):
     """The page does not wait for the INSERT: the WSGI server gets the response first and the
     row is written when it closes the response (after sending it), as gunicorn does."""
     from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
     from django.test import RequestFactory
 
     cookie = client_for("manager").cookies[settings.SESSION_COOKIE_NAME].value
@@ -1152,12 +1154,18 @@ def test_audit_row_is_written_when_the_response_is_finished(api, client_for):
         PATH_INFO="/orders/4101/", HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={cookie}"
     )
     before = AuditEntry.objects.count()
+    # As Django's test client does: keep the test's database connection (and transaction) open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = WSGIHandler()(environ, lambda status, headers: None)
 
-    response = WSGIHandler()(environ, lambda status, headers: None)
-
-    assert response.status_code == 200
-    assert AuditEntry.objects.count() == before  # the response exists, the row not yet
-    response.close()
+        assert response.status_code == 200
+        assert AuditEntry.objects.count() == before  # the response exists, the row not yet
+        response.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     assert AuditEntry.objects.count() == before + 1
     entry = AuditEntry.objects.latest("id")
     assert (entry.action, entry.order_id, entry.venue_id, entry.username) == ("view_order", 4101, 3, "manager")
