@@ -225,16 +225,15 @@ class CloposClient:
         key = keys.token_key(self.config.brand, self.config.integrator_id)
         with timing.timed("cache"):
             entry = cache.get(key)
-        if entry and entry["expires_at"] - self.config.token_renew_margin > time.time():
-            return entry["token"]
+        if token := self._not_due(entry):
+            return token
         lock_key = keys.lock_key(key)
         owner = singleflight.acquire(lock_key, lock_seconds=self.config.call_seconds + 1)
         if owner:
             try:
                 # Another worker may have stored a new token between our read and our lock.
-                fresh = cache.get(key)
-                if fresh and fresh["expires_at"] - self.config.token_renew_margin > time.time():
-                    return fresh["token"]
+                if token := self._not_due(cache.get(key)):
+                    return token
                 return self._authenticate(key)
             except CloposUnavailableError:
                 # Renewal failed but the current token still works: use it and renew next time.
@@ -245,24 +244,24 @@ class CloposClient:
                 singleflight.release(lock_key, owner)
 
         # Another worker is authenticating: wait for its token rather than calling /v2/auth too.
-        def renewed() -> str | None:
-            fresh = cache.get(key)
-            if fresh and fresh["expires_at"] - self.config.token_renew_margin > time.time():
-                return fresh["token"]
-            return None
-
         remaining = timing.current().remaining()
         wait = (
             self.config.call_seconds + 1
             if remaining is None
             else max(0.0, min(self.config.call_seconds + 1, remaining))
         )
-        token = singleflight.wait_for(renewed, seconds=wait)
+        token = singleflight.wait_for(lambda: self._not_due(cache.get(key)), seconds=wait)
         if token:
             return token
         if entry and entry["expires_at"] > time.time() + 5:
             return entry["token"]  # still valid, merely due for renewal
         raise CloposUnavailableError("Timed out waiting for another worker to authenticate")
+
+    def _not_due(self, entry: Mapping[str, Any] | None) -> str | None:
+        """The cached token, unless it is missing or due for renewal."""
+        if entry and entry["expires_at"] - self.config.token_renew_margin > time.time():
+            return entry["token"]
+        return None
 
     def _authenticate(self, key: str) -> str:
         body = {
