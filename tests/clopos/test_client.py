@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from decimal import Decimal
@@ -732,3 +733,19 @@ def test_half_open_probe_refused_by_the_budget_keeps_the_circuit_open(clopos_api
     assert breaker.state() == "half-open"
     assert cache.get(keys.circuit_key(breaker.scope, "probe")) is None  # the slot is free again
     assert calls_to(clopos_api, "orders/4101") == []
+
+
+def test_call_log_has_one_line_per_call_and_no_secret(clopos_api, order_url, caplog):
+    clopos_api.replace(responses.POST, api_url("auth"), json=auth_body("tok-SECRET-4f7a"))
+    clopos_api.get(order_url, status=401, json=load_payload("error_401_token_expired.json"))
+    clopos_api.get(order_url, json=load_payload(ORDER_4101))
+
+    with caplog.at_level("INFO", logger="orders.clopos"):
+        get_clopos_client().get_order(4101)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "orders.clopos"]
+    # auth, the 401, the re-auth, the retry: one structured line each
+    assert [line.split()[1] for line in lines] == ["endpoint=auth", "endpoint=order", "endpoint=auth", "endpoint=order"]
+    assert all(re.search(r"status=\d+ duration_ms=\d+ attempts=\d+ cache=\w+ failure=\S+", line) for line in lines)
+    for secret in ("tok-SECRET-4f7a", settings.CLOPOS_CLIENT_SECRET, settings.CLOPOS_CLIENT_ID):
+        assert secret not in caplog.text
