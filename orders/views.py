@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import permissions as perms
@@ -45,6 +46,8 @@ def console_view(permission: str) -> Callable:
     """Deny by default: a role with access to at least one venue, and `permission`."""
 
     def decorator(view: Callable) -> Callable:
+        # Customer data must not linger in shared caches or the browser's history after logout.
+        @never_cache
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not has_console_access(request.user):

@@ -1182,3 +1182,21 @@ def test_lookup_page_lists_the_users_recently_opened_orders(api, client_for, use
     recent = re.findall(r'<ul class="recent">(.*?)</ul>', html, re.S)[0]
     assert re.findall(r">(\d+)</a>", recent) == ["4101", "4103"]  # newest first, once each, only mine
     assert "Recently opened" not in client_for("newcomer").get("/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("get", "/orders/4101/", {}),
+        ("get", "/orders/4101/receipt/", htmx_headers(4101)),
+        ("post", "/orders/4101/customer/reveal/", htmx_headers(4101)),
+        ("get", "/audit/", {}),
+        ("get", "/", {}),
+    ],
+)
+def test_console_pages_are_never_stored_by_browsers_or_proxies(api, client_for, method, path, headers):
+    response = getattr(client_for("manager"), method)(path, headers=headers)
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
