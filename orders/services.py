@@ -389,17 +389,19 @@ def clopos_status() -> dict:
     """What the status panel shows. Read from the shared cache only: no upstream call."""
     client = get_clopos_client()
     config = client.config
-    token = cache.get(keys.token_key(config.brand, config.integrator_id))
+    token_expires_at = client.token_expires_at()
     pause_until = cache.get(keys.rate_pause_key(config.brand, config.integrator_id))
     now = time.time()
     snapshot = guard.health_snapshot(config.scope)
+
+    def dated(event: Mapping[str, Any] | None) -> dict | None:
+        return {**event, "at": _as_datetime(event["at"])} if event else None
+
     return {
-        "token_expires_at": _as_datetime(token["expires_at"]) if token else None,
-        "token_valid": bool(token and token["expires_at"] > now),
-        "last_success": snapshot["last_success"]
-        and {**snapshot["last_success"], "at": _as_datetime(snapshot["last_success"]["at"])},
-        "last_failure": snapshot["last_failure"]
-        and {**snapshot["last_failure"], "at": _as_datetime(snapshot["last_failure"]["at"])},
+        "token_expires_at": _as_datetime(token_expires_at) if token_expires_at else None,
+        "token_valid": bool(token_expires_at and token_expires_at > now),
+        "last_success": dated(snapshot["last_success"]),
+        "last_failure": dated(snapshot["last_failure"]),
         "failures": snapshot["failures"],
         "budget_per_minute": config.rate_budget_per_minute,
         "budget_per_window": client.budget.per_window,
@@ -426,8 +428,8 @@ def readiness() -> dict[str, str]:
     except Exception:  # noqa: BLE001
         checks["cache"] = "failing"
     if checks["cache"] == "ok":
-        config = get_clopos_client().config
-        token = cache.get(keys.token_key(config.brand, config.integrator_id))
-        checks["clopos_token"] = "valid" if token and token["expires_at"] > time.time() else "none"
-        checks["clopos_circuit"] = get_clopos_client().breaker.state()
+        client = get_clopos_client()
+        expires_at = client.token_expires_at()
+        checks["clopos_token"] = "valid" if expires_at and expires_at > time.time() else "none"
+        checks["clopos_circuit"] = client.breaker.state()
     return checks

@@ -86,13 +86,16 @@ def _error_message(exc: CloposError) -> str:
     return exc.user_message
 
 
-def _error_page(request: HttpRequest, exc: CloposError, order_id: int, template: str = "orders/order_error.html"):
-    status = _status_for(exc)
-    context = {"order_id": order_id, "message": _error_message(exc), "status": status}
-    response = _render(request, template, context, status=status)
+def _with_retry_after(response: HttpResponse, exc: CloposError) -> HttpResponse:
     if isinstance(exc, CloposUnavailableError) and exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def _error_page(request: HttpRequest, exc: CloposError, order_id: int) -> HttpResponse:
+    status = _status_for(exc)
+    context = {"order_id": order_id, "message": _error_message(exc), "status": status}
+    return _with_retry_after(_render(request, "orders/order_error.html", context, status=status), exc)
 
 
 def _invalid_id(request: HttpRequest, raw_id: str) -> HttpResponse:
@@ -204,10 +207,7 @@ def order_receipt(request: HttpRequest, order_id: str) -> HttpResponse:
     except CloposError as exc:
         status = _status_for(exc)
         context.update(receipt_error=_error_message(exc), status=status)
-        response = _render(request, template, context, status=status)
-        if isinstance(exc, CloposUnavailableError) and exc.retry_after:
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+        return _with_retry_after(_render(request, template, context, status=status), exc)
     return _render(request, template, context)
 
 

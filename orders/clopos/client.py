@@ -257,6 +257,11 @@ class CloposClient:
             return entry["token"]  # still valid, merely due for renewal
         raise CloposUnavailableError("Timed out waiting for another worker to authenticate")
 
+    def token_expires_at(self) -> float | None:
+        """When the shared cached token expires (epoch seconds), or None when none is cached."""
+        entry = cache.get(keys.token_key(self.config.brand, self.config.integrator_id))
+        return entry["expires_at"] if entry else None
+
     def _not_due(self, entry: Mapping[str, Any] | None) -> str | None:
         """The cached token, unless it is missing or due for renewal."""
         if entry and entry["expires_at"] - self.config.token_renew_margin > time.time():
