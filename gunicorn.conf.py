@@ -3,34 +3,56 @@
 import multiprocessing
 import os
 
+import gunicorn.http.wsgi
 
-def _float(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
+from clopos.timeouts import from_environ as timeouts_from_environ
+from clopos.timeouts import worst_case_seconds
 
-
-# Sync workers: each request holds one worker, so the count sets concurrency. 2 x cores + 1 is
-# gunicorn's rule of thumb for I/O-bound work (calls to Clopos). Threads > 1 switches to gthread.
-workers = int(os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() * 2 + 1)
-threads = int(os.environ.get("GUNICORN_THREADS") or 1)
+# Threaded workers (gthread): a request waiting on a slow Clopos, or a slow client dripping its
+# headers (slowloris), holds one thread, not a whole process, so cached pages keep being served.
+# Threads are sized from the upstream worst case: each process lets at most half of them wait on
+# Clopos at once (CLOPOS_UPSTREAM_CONCURRENCY, settings.py); the other half always serve cached
+# pages. GUNICORN_THREADS=1 gives plain sync workers.
+workers = int(os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() + 1)
+threads = int(os.environ.get("GUNICORN_THREADS") or 8)
 worker_class = "gthread" if threads > 1 else "sync"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
-# The worst-case page time from the Clopos timeout budget (README, "Worst-case timings"): no
-# Clopos call starts after CLOPOS_REQUEST_BUDGET_SECONDS; one started just before may still run
-# all its attempts, each up to connect + 2 x read (first byte, then the body).
-_connect = _float("CLOPOS_CONNECT_TIMEOUT", 2.0)
-_read = _float("CLOPOS_READ_TIMEOUT", 5.0)
-_retries = int(os.environ.get("CLOPOS_MAX_RETRIES") or 1)
-_backoff = _float("CLOPOS_RETRY_BACKOFF", 0.25) * (2**_retries - 1)
-WORST_CASE_PAGE_SECONDS = (
-    _float("CLOPOS_REQUEST_BUDGET_SECONDS", 10.0) + (1 + _retries) * (_connect + 2 * _read) + _backoff
-)
+# The worst-case page time, from the same function the client and its locks use (README,
+# "Worst-case timings"); clopos.timeouts imports no Django.
+WORST_CASE_PAGE_SECONDS = worst_case_seconds(timeouts_from_environ(os.environ))
 # Well above the worst case, so a slow Clopos ends in our own 503 page, never a killed worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or max(30, int(WORST_CASE_PAGE_SECONDS * 1.5) + 1))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 30)
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 2)
+# 0: close each connection after its response. A long-lived client connection stays with the
+# worker that accepted it, and a few busy ones can pin all load on one process
+# (../shared/perf-baselines.md); a reverse proxy keeps its own keep-alive to clients.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 0)
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # "-" = stdout; empty = off
+# A leaner access line, without query strings (clopos_admin/gunicorn_logging.py).
+logger_class = "clopos_admin.gunicorn_logging.AccessLogger"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Load the app before forking: less memory per worker, and import errors stop the start.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
+# No control socket: it would be one path in the home folder shared by every instance on a host.
+control_socket_disable = True
+
+# Do not advertise the server software in every response's Server header.
+gunicorn.http.wsgi.SERVER = "clopos-admin"
+
+
+def post_worker_init(worker: object) -> None:
+    """Each worker drains the instance's audit journal (audit/journal.py), including rows a
+    killed worker left behind."""
+    from audit.journal import start_drainer_if_journaled
+
+    start_drainer_if_journaled()
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """A worker leaving normally moves its journal's last rows and removes its file (a killed
+    worker's file stays, and the other workers' drainers move its rows)."""
+    from audit.journal import retire
+
+    retire()

@@ -9,7 +9,9 @@ from the same code:
 """
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -44,6 +46,17 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
 
 
+def env_time(name: str, default: str) -> str:
+    """A time of day as HH:MM (00:00 to 23:59), checked at start-up."""
+    value = env_str(name, default)
+    hours, sep, minutes = value.partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) in (1, 2)):
+        raise ImproperlyConfigured(f"{name} must be a time of day as HH:MM, got {value!r}")
+    if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+        raise ImproperlyConfigured(f"{name} must be a time of day between 00:00 and 23:59, got {value!r}")
+    return f"{int(hours):02d}:{minutes}"
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -54,20 +67,32 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # Demo mode: the shipped sandbox stands in for Clopos and demo credentials are allowed.
 CLOPOS_DEMO = env_bool("CLOPOS_DEMO", False)
 
+# Public, in this repository: only demo mode (local hosts, the sandbox) may run on it.
+DEMO_SECRET_KEY = "demo-only-insecure-key-never-use-in-production-0123456789abcdef"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not (DEBUG or CLOPOS_DEMO):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is not set (required outside demo mode).")
-    SECRET_KEY = "demo-only-insecure-key-never-use-in-production-0123456789abcdef"
+    SECRET_KEY = DEMO_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+if CLOPOS_DEMO:
+    # Demo mode runs on a public secret key and the sandbox's credentials: it must never face a
+    # network or reach the real Clopos. `check --deploy` flags it too (console/checks.py).
+    _public = sorted(set(ALLOWED_HOSTS) - LOCAL_HOSTS)
+    if _public:
+        raise ImproperlyConfigured(f"CLOPOS_DEMO=1 serves only local hosts; DJANGO_ALLOWED_HOSTS has {_public}.")
+    if env_str("CLOPOS_CLIENT_SECRET") or env_str("CLOPOS_CLIENT_ID"):
+        raise ImproperlyConfigured("CLOPOS_DEMO=1 uses the sandbox's credentials: unset CLOPOS_CLIENT_ID/SECRET.")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # Served over HTTPS (production): secure cookies, HSTS and the HTTP→HTTPS redirect. Off by
 # default only for the embedded demo and DEBUG, which run on plain http://127.0.0.1.
 DJANGO_HTTPS = env_bool("DJANGO_HTTPS", not (DEBUG or CLOPOS_DEMO))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clopos_admin.apps.ConsoleAdminConfig",  # django.contrib.admin, branded as the console
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,27 +101,36 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    # Ours, lowest layer first (see the README's architecture section). staff stays last: its
+    # post_migrate handler builds the role groups once every app's permissions exist.
+    "console",
+    "audit",
     "orders",
     "staff",
 ]
 
 MIDDLEWARE = [
-    "orders.timing.ServerTimingMiddleware",
+    "console.middleware.LivenessMiddleware",
+    "console.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language before login: cookie, then Accept-Language, then LANGUAGE_CODE (no URL prefixes).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After login: the user's own language (StaffProfile.language), when they chose one.
+    "console.middleware.UserLanguageMiddleware",
     # Deny by default: every view needs a login unless it opts out explicitly.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "staff.middleware.IdleSessionTimeoutMiddleware",
-    "staff.middleware.HtmxLoginRedirectMiddleware",
+    "console.middleware.IdleSessionTimeoutMiddleware",
+    "console.middleware.HtmxLoginRedirectMiddleware",
     # Last, as django-axes requires: it turns locked-out login attempts into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -112,10 +146,11 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "orders.context_processors.console",
+                "console.context_processors.console",
             ],
         },
     },
@@ -140,7 +175,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",
@@ -187,8 +222,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No request waits on a lock or a statement until the worker is killed: it gets an error
+    # (our 503 page) after these. 0 turns either off (e.g. for a long data migration).
+    DATABASES["default"]["OPTIONS"] = {
+        "options": (
+            f"-c statement_timeout={env_int('DJANGO_DB_STATEMENT_TIMEOUT_MS', 15000)}"
+            f" -c lock_timeout={env_int('DJANGO_DB_LOCK_TIMEOUT_MS', 5000)}"
+        )
+    }
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------------
 # The Clopos token, single-flight locks, the rate budget and cached responses must be visible to
@@ -198,7 +241,7 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "clopos_admin.cache_backends.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("DJANGO_CACHE_PREFIX", "clopos-admin"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -207,7 +250,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "orders.cache_backends.SharedDatabaseCache",
+            "BACKEND": "clopos_admin.cache_backends.SharedDatabaseCache",
             "LOCATION": "clopos_admin_cache",
             "KEY_PREFIX": env_str("DJANGO_CACHE_PREFIX", "clopos-admin"),
             "OPTIONS": {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 4},
@@ -224,8 +267,19 @@ AUTHENTICATION_BACKENDS = [
     "staff.backends.StaffModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "orders:order-lookup"
+LOGIN_REDIRECT_URL = "orders:order-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Django's PBKDF2, computed at low CPU priority so a login flood cannot slow pages
+# (staff/hashers.py). It replaces Django's own pbkdf2_sha256 hasher rather than joining it: Django
+# verifies with the last hasher listed for an algorithm. The rest are Django's defaults.
+PASSWORD_HASHERS = [
+    "staff.hashers.LowPriorityPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -246,18 +300,61 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-# Trusted reverse proxies in front of the app (0: the socket address is the client). The same
-# function gives axes and the audit log the client address.
-DJANGO_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "staff.audit.client_ip"
+# Reverse proxies whose X-Forwarded-For we believe (addresses or CIDR networks). A request from
+# any other address is its own client, whatever headers it sends: an app port reached directly
+# cannot forge its IP. The same function gives axes, the login throttle and the audit log the
+# client address.
+DJANGO_TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES")
+if env_str("DJANGO_PROXY_COUNT"):
+    raise ImproperlyConfigured("DJANGO_PROXY_COUNT is replaced by DJANGO_TRUSTED_PROXIES (the proxies' addresses).")
+AXES_CLIENT_IP_CALLABLE = "console.net.client_ip"
 
+# A reveal of personal data is audited before it is shown; if the row cannot be written within
+# this time (a locked table), the reveal is refused.
+AUDIT_WRITE_TIMEOUT_MS = env_int("AUDIT_WRITE_TIMEOUT_MS", 2000)
+# Login attempts (POSTs) one client address may make, before any password is checked
+# (django-ratelimit's format: count/period). django-ratelimit is used as a library only, on our
+# shared cache, whose incr() is atomic (Redis INCRBY, or SharedDatabaseCache's transaction).
+LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "20/m")
+RATELIMIT_IP_META_KEY = "console.net.client_ip"
+# Where this instance's audit journals live (audit/journal.py, a file per worker process): a
+# local directory that survives a restart. On both profiles: on the embedded one, a row written
+# straight to the audit table waits for SQLite's one write lock behind every cache write (a login
+# flood's throttle counters pushed a cached page's p99 to ~450 ms, issue 9); a journal is a file
+# of its own. Empty: rows go straight to the audit table.
+AUDIT_JOURNAL_DIR = env_str("AUDIT_JOURNAL_DIR", str(BASE_DIR / "var"))
+AUDIT_JOURNAL_DRAIN_SECONDS = env_float("AUDIT_JOURNAL_DRAIN_SECONDS", 0.5)
 # Audit log retention (prune with `manage.py prune_audit_log`).
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 180)
 
-# --- I18n and time ----------------------------------------------------------------------------
+# --- Languages, formats and time --------------------------------------------------------------
 
-LANGUAGE_CODE = "en-gb"
+# The console's languages, each named in its own language (the switcher shows them so). Every
+# user-facing string is in locale/<code>/LC_MESSAGES/django.po; the admin site's own strings come
+# from Django's catalogues. No URL prefixes: a shared order link opens in each reader's language.
+LANGUAGES = [("az", "Azərbaycanca"), ("ru", "Русский"), ("en", "English")]
+# Before login (and for a user with no preference), Django's LocaleMiddleware picks the language
+# from the language cookie, then the browser's Accept-Language, then this default.
+LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en")
+if LANGUAGE_CODE not in {code for code, _ in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"DJANGO_LANGUAGE_CODE must be one of {', '.join(code for code, _ in LANGUAGES)}, got {LANGUAGE_CODE!r}"
+    )
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date and time formats for English (24-hour clock, day before month: "27 Nov 2026, 14:02"),
+# in clopos_admin/formats/en/; az and ru use Django's ("27 noyabr 2026, 14:02", "27 ноября 2026 г. 14:02").
+FORMAT_MODULE_PATH = ["clopos_admin.formats"]
+# The language switcher remembers the choice in this cookie too (for the login page after a logout).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = DJANGO_HTTPS
+# The language of what Clopos sends (names, comments, addresses): marked with lang="…" in pages,
+# so a screen reader does not read Azerbaijani with Russian or English rules.
+CLOPOS_DATA_LANGUAGE = env_str("CLOPOS_DATA_LANGUAGE", "az")
+if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*", CLOPOS_DATA_LANGUAGE):
+    raise ImproperlyConfigured(f"CLOPOS_DATA_LANGUAGE must be a language tag such as az, got {CLOPOS_DATA_LANGUAGE!r}")
 USE_TZ = True
 # Clopos sends naive local timestamps on receipts; they are read and shown in the venue zone.
 CLOPOS_TIME_ZONE = env_str("CLOPOS_TIME_ZONE", "Asia/Baku")
@@ -276,7 +373,11 @@ STORAGES = {
 
 # --- Clopos -----------------------------------------------------------------------------------
 
-CLOPOS_BASE_URL = env_str("CLOPOS_BASE_URL", "https://integrations.clopos.com/open-api").rstrip("/")
+CLOPOS_BASE_URL = env_str(
+    "CLOPOS_BASE_URL", "http://127.0.0.1:8100/open-api" if CLOPOS_DEMO else "https://integrations.clopos.com/open-api"
+).rstrip("/")
+if CLOPOS_DEMO and (urlsplit(CLOPOS_BASE_URL).hostname or "") not in LOCAL_HOSTS:
+    raise ImproperlyConfigured("CLOPOS_DEMO=1 talks only to the local sandbox; CLOPOS_BASE_URL is not local.")
 CLOPOS_CLIENT_ID = env_str("CLOPOS_CLIENT_ID")
 CLOPOS_CLIENT_SECRET = env_str("CLOPOS_CLIENT_SECRET")
 CLOPOS_BRAND = env_str("CLOPOS_BRAND")
@@ -317,16 +418,84 @@ CLOPOS_TTL_RECEIPT_CLOSED = env_int("CLOPOS_TTL_RECEIPT_CLOSED", 3600)
 CLOPOS_STALE_RECEIPT_CLOSED = env_int("CLOPOS_STALE_RECEIPT_CLOSED", 86400)
 CLOPOS_TTL_CATALOGUE = env_int("CLOPOS_TTL_CATALOGUE", 3600)  # venues, sale types, products
 CLOPOS_STALE_CATALOGUE = env_int("CLOPOS_STALE_CATALOGUE", 86400)
+# "This order is unknown or outside your venues" is remembered this long per order and venue
+# scope, so probing ids answers from the cache either way (a refresh forgets it).
+CLOPOS_TTL_NOT_FOUND = env_int("CLOPOS_TTL_NOT_FOUND", 120)
+# A page of the orders list: "today" is a list whose business-day window contains now.
+CLOPOS_TTL_LIST_TODAY = env_int("CLOPOS_TTL_LIST_TODAY", 30)
+CLOPOS_STALE_LIST_TODAY = env_int("CLOPOS_STALE_LIST_TODAY", 120)
+CLOPOS_TTL_LIST_PAST = env_int("CLOPOS_TTL_LIST_PAST", 600)
+CLOPOS_STALE_LIST_PAST = env_int("CLOPOS_STALE_LIST_PAST", 86400)
 # A previous good copy is kept this much longer, to be shown (with a banner) when Clopos fails.
 CLOPOS_STALE_IF_ERROR_SECONDS = env_int("CLOPOS_STALE_IF_ERROR_SECONDS", 86400)
 
 # Our share of the brand's 300 requests/min, for all workers and instances together.
 CLOPOS_RATE_BUDGET_PER_MINUTE = env_int("CLOPOS_RATE_BUDGET_PER_MINUTE", 240)
+# Of each budget window, this share is kept for managers' "Refresh from Clopos"; best-effort calls
+# (catalogue names, background refreshes) leave twice as much.
+CLOPOS_RATE_RESERVE_PERCENT = env_int("CLOPOS_RATE_RESERVE_PERCENT", 20)
+# One user may cause at most this many requests that need Clopos (cached pages are free): per
+# 10-second window and per minute. Over it, that user alone gets 429 with Retry-After.
+CLOPOS_USER_BUDGET_PER_WINDOW = env_int("CLOPOS_USER_BUDGET_PER_WINDOW", 6)
+CLOPOS_USER_BUDGET_PER_MINUTE = env_int("CLOPOS_USER_BUDGET_PER_MINUTE", 20)
+# Per process, at most this many request threads wait on Clopos at once (half of gunicorn's
+# threads by default); a request finding none free within the wait gives up ("Clopos is busy").
+CLOPOS_UPSTREAM_CONCURRENCY = env_int("CLOPOS_UPSTREAM_CONCURRENCY", max(1, env_int("GUNICORN_THREADS", 8) // 2))
+CLOPOS_UPSTREAM_SLOT_WAIT = env_float("CLOPOS_UPSTREAM_SLOT_WAIT", 1.0)
 # Circuit breaker: this many consecutive failures stop all calls for CLOPOS_CIRCUIT_OPEN_SECONDS.
 CLOPOS_CIRCUIT_FAILURES = env_int("CLOPOS_CIRCUIT_FAILURES", 5)
 CLOPOS_CIRCUIT_OPEN_SECONDS = env_int("CLOPOS_CIRCUIT_OPEN_SECONDS", 30)
 # No new Clopos call (or wait for another worker's call) starts this long into a request.
 CLOPOS_REQUEST_BUDGET_SECONDS = env_float("CLOPOS_REQUEST_BUDGET_SECONDS", 10.0)
+
+# --- Orders list --------------------------------------------------------------------------------
+
+# Start of the business day (Clopos' "cash register opening time", which its API does not expose),
+# in the venue's zone; a venue may override it in the admin site (orders.VenueSettings).
+CLOPOS_BUSINESS_DAY_START = env_time("CLOPOS_BUSINESS_DAY_START", "06:00")
+# A PENDING order older than this is marked overdue (list and order page); a RECEIVED one older
+# than the second (accepted, but not delivered in time).
+CLOPOS_OVERDUE_MINUTES = env_int("CLOPOS_OVERDUE_MINUTES", 30)
+CLOPOS_OVERDUE_RECEIVED_MINUTES = env_int("CLOPOS_OVERDUE_RECEIVED_MINUTES", 120)
+# Orders per list page asked of Clopos (its `limit`, 1 to 100).
+CLOPOS_LIST_PAGE_SIZE = env_int("CLOPOS_LIST_PAGE_SIZE", 50)
+if not 1 <= CLOPOS_LIST_PAGE_SIZE <= 100:
+    raise ImproperlyConfigured(f"CLOPOS_LIST_PAGE_SIZE must be from 1 to 100, got {CLOPOS_LIST_PAGE_SIZE}")
+if CLOPOS_OVERDUE_MINUTES < 1:
+    raise ImproperlyConfigured(f"CLOPOS_OVERDUE_MINUTES must be at least 1, got {CLOPOS_OVERDUE_MINUTES}")
+if CLOPOS_OVERDUE_RECEIVED_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"CLOPOS_OVERDUE_RECEIVED_MINUTES must be at least 1, got {CLOPOS_OVERDUE_RECEIVED_MINUTES}"
+    )
+
+# --- Receipts, customers, export -----------------------------------------------------------------
+
+# Receipts per page of the receipts list asked of Clopos (its `limit`, 1 to 200).
+CLOPOS_RECEIPT_PAGE_SIZE = env_int("CLOPOS_RECEIPT_PAGE_SIZE", 100)
+if not 1 <= CLOPOS_RECEIPT_PAGE_SIZE <= 200:
+    raise ImproperlyConfigured(f"CLOPOS_RECEIPT_PAGE_SIZE must be from 1 to 200, got {CLOPOS_RECEIPT_PAGE_SIZE}")
+# A customer record and a search's results (fresh / stale ages, seconds).
+CLOPOS_TTL_CUSTOMER = env_int("CLOPOS_TTL_CUSTOMER", 300)
+CLOPOS_STALE_CUSTOMER = env_int("CLOPOS_STALE_CUSTOMER", 3600)
+# A customer search shows at most this many customers (one Clopos page), then "narrow the search".
+CLOPOS_CUSTOMER_SEARCH_RESULTS = env_int("CLOPOS_CUSTOMER_SEARCH_RESULTS", 20)
+if not 1 <= CLOPOS_CUSTOMER_SEARCH_RESULTS <= 100:
+    raise ImproperlyConfigured("CLOPOS_CUSTOMER_SEARCH_RESULTS must be from 1 to 100")
+# Customer searches one user may make (django-ratelimit's count/period), whatever the cache holds.
+CUSTOMER_SEARCH_RATE_PER_USER = env_str("CUSTOMER_SEARCH_RATE_PER_USER", "20/m")
+# A customer's page: their receipts and orders of the last N days (default, and at most), and at
+# most this many list pages of each fetched.
+CLOPOS_CUSTOMER_HISTORY_DAYS = env_int("CLOPOS_CUSTOMER_HISTORY_DAYS", 30)
+CLOPOS_CUSTOMER_HISTORY_MAX_DAYS = env_int("CLOPOS_CUSTOMER_HISTORY_MAX_DAYS", 90)
+CLOPOS_CUSTOMER_HISTORY_MAX_PAGES = env_int("CLOPOS_CUSTOMER_HISTORY_MAX_PAGES", 2)
+if not 1 <= CLOPOS_CUSTOMER_HISTORY_DAYS <= CLOPOS_CUSTOMER_HISTORY_MAX_DAYS:
+    raise ImproperlyConfigured("CLOPOS_CUSTOMER_HISTORY_DAYS must be from 1 to CLOPOS_CUSTOMER_HISTORY_MAX_DAYS")
+if CLOPOS_CUSTOMER_HISTORY_MAX_PAGES < 1:
+    raise ImproperlyConfigured("CLOPOS_CUSTOMER_HISTORY_MAX_PAGES must be at least 1")
+# An export (CSV, XLSX) holds at most this many rows; a list whose Clopos total is larger is refused.
+CLOPOS_EXPORT_MAX_ROWS = env_int("CLOPOS_EXPORT_MAX_ROWS", 10000)
+# How long an export waits in all for the shared rate budget before it gives up on a page.
+CLOPOS_EXPORT_BUDGET_WAIT_SECONDS = env_float("CLOPOS_EXPORT_BUDGET_WAIT_SECONDS", 30.0)
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from orders.permissions import ORDER_PERMISSIONS
+from console.permissions import ORDER_PERMISSIONS
 
 
 class OrderAccess(models.Model):
@@ -12,4 +15,31 @@ class OrderAccess(models.Model):
         permissions = ORDER_PERMISSIONS
 
     def __str__(self) -> str:
-        return "Order access"
+        return gettext("Order access")
+
+
+class VenueSettings(models.Model):
+    """What the console needs to know about a venue that Clopos' API does not say.
+
+    `business_day_start` mirrors the venue's "cash register opening time" in Clopos; empty means
+    the default, CLOPOS_BUSINESS_DAY_START.
+    """
+
+    venue_id = models.PositiveIntegerField(_("venue"), unique=True, validators=[MinValueValidator(1)])
+    business_day_start = models.TimeField(
+        _("business day starts at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The venue's cash register opening time in Clopos (HH:MM, venue time). "
+            "Empty: the default from CLOPOS_BUSINESS_DAY_START."
+        ),
+    )
+
+    class Meta:
+        ordering = ["venue_id"]
+        verbose_name = _("venue settings")
+        verbose_name_plural = _("venue settings")
+
+    def __str__(self) -> str:
+        return gettext("Venue #%(id)s") % {"id": self.venue_id}

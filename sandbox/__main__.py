@@ -17,6 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit", type=int, default=defaults.rate_limit, help="requests/min per brand")
     parser.add_argument("--auth-rate-limit", type=int, default=defaults.auth_rate_limit, help="auth calls/min per IP")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--now", default=None, help="pin the sandbox clock, e.g. 2026-11-27T14:00:00+04:00 (default: real time)"
+    )
+    parser.add_argument(
+        "--date-zone",
+        default=defaults.date_zone,
+        choices=["UTC", "Asia/Baku"],
+        help="time zone of the orders list's date[] filter",
+    )
     args = parser.parse_args(argv)
 
     server = make_server(
@@ -26,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=args.rate_limit,
         auth_rate_limit=args.auth_rate_limit,
         verbose=args.verbose,
+        now=args.now,
+        date_zone=args.date_zone,
     )
     host, port = server.server_address[:2]
     # Printed (and flushed) so scripts starting us as a subprocess can wait for readiness.

@@ -13,7 +13,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,7 @@ _MENU: dict[int, tuple[str, str, int, int | None, str, tuple[int, ...]]] = {
     HOSTILE_PRODUCT_ID: ('Dolma "quotes" & <b>tags</b>', "DISH", 5, 2, "10", ()),
 }
 _GENERATED_MENU = [pid for pid in _MENU if pid != HOSTILE_PRODUCT_ID]
+_BASE_PRICES = {pid: _dec(item[4]) for pid, item in _MENU.items()}
 
 # modificator id -> (name, price, group id)
 MODIFIERS: dict[int, tuple[str, Decimal, int]] = {
@@ -216,7 +217,9 @@ class _Line:
     quirk: bool = False  # meta.order_product.product == []
 
     def unit(self) -> Decimal:
-        base = _dec(_MENU[self.product_id][4])
+        base = _BASE_PRICES[self.product_id]
+        if not self.mods:
+            return base
         return base + sum((MODIFIERS[mid][1] * c for mid, c in self.mods), Decimal(0))
 
     def subtotal(self) -> Decimal:
@@ -348,39 +351,10 @@ def _order(spec: _OrderSpec, amounts: _Money) -> dict[str, Any]:
     }
 
 
-def _receipt(
-    rng: random.Random,
-    spec: _OrderSpec,
-    amounts: _Money,
-    receipt_id: int,
-    ids: tuple[int, int],
-    order_status: str,
-    description: str | None = None,
-) -> dict[str, Any]:
-    assert spec.received is not None
-    user_id, user_name, terminal = _STAFF[spec.venue_id]
-    closed = spec.closed is not None
-    opened = _baku(spec.received)
-    updated = _baku(spec.closed or spec.received)
-    dine_in = spec.sale_type_id == 1
-    total = amounts.total
-
-    payments: list[dict[str, Any]] = []
-    by_cash = by_card = Decimal(0)
-    if closed:
-        how = rng.choice(["card", "card", "cash", "split"]) if total >= 2 else "card"
-        if how == "split":
-            by_card = Decimal(rng.randint(1, int(total) - 1))
-            by_cash = total - by_card
-        elif how == "cash":
-            by_cash = total
-        else:
-            by_card = total
-        if by_card:
-            payments.append({"id": 2, "name": "Kart", "amount": money(by_card)})
-        if by_cash:
-            payments.append({"id": 1, "name": "Nağd", "amount": money(by_cash)})
-
+def _receipt_lines(
+    spec: _OrderSpec, amounts: _Money, receipt_id: int, user_id: int, opened: str, updated: str
+) -> list[dict[str, Any]]:
+    """The ``receipt_products`` of one receipt (uses no randomness, so it can be built lazily)."""
     lines = []
     for n, (line, share) in enumerate(zip(spec.lines, amounts.line_discounts, strict=True), start=1):
         name, kind, category, station, price, _ = _MENU[line.product_id]
@@ -441,6 +415,45 @@ def _receipt(
                 ],
             }
         )
+    return lines
+
+
+def _receipt(
+    rng: random.Random,
+    spec: _OrderSpec,
+    amounts: _Money,
+    receipt_id: int,
+    ids: tuple[int, int],
+    order_status: str,
+    description: str | None = None,
+    *,
+    with_lines: bool = True,
+) -> dict[str, Any]:
+    assert spec.received is not None
+    user_id, user_name, terminal = _STAFF[spec.venue_id]
+    closed = spec.closed is not None
+    opened = _baku(spec.received)
+    updated = _baku(spec.closed or spec.received)
+    dine_in = spec.sale_type_id == 1
+    total = amounts.total
+
+    payments: list[dict[str, Any]] = []
+    by_cash = by_card = Decimal(0)
+    if closed:
+        how = rng.choice(["card", "card", "cash", "split"]) if total >= 2 else "card"
+        if how == "split":
+            by_card = Decimal(rng.randint(1, int(total) - 1))
+            by_cash = total - by_card
+        elif how == "cash":
+            by_cash = total
+        else:
+            by_card = total
+        if by_card:
+            payments.append({"id": 2, "name": "Kart", "amount": money(by_card)})
+        if by_cash:
+            payments.append({"id": 1, "name": "Nağd", "amount": money(by_cash)})
+
+    lines = _receipt_lines(spec, amounts, receipt_id, user_id, opened, updated) if with_lines else []
 
     meta: dict[str, Any] = {
         "preprint_count": 1 if closed else 0,
@@ -699,6 +712,28 @@ def _sale_types() -> list[dict[str, Any]]:
     return types
 
 
+def payment_methods() -> list[dict[str, Any]]:
+    """``GET payment-methods``: the shape of API.md §7.3 (SDK and PHP port); receipts name 1 and 2."""
+    stamp = "2025-01-10T09:00:00.000000Z"
+    return [
+        {
+            "id": method_id,
+            "name": name,
+            "customer_required": 0,
+            "is_system": 1,
+            "balance_id": None,
+            "balance": None,
+            "service": None,
+            "split": 1,
+            "status": {"1": 1, "3": 1, "7": 1},
+            "created_at": stamp,
+            "updated_at": stamp,
+            "deleted_at": None,
+        }
+        for method_id, name in ((1, "Nağd"), (2, "Kart"))
+    ]
+
+
 def receipt_ref(receipts: dict[int, dict[str, Any]], order_id: int) -> dict[str, Any] | None:
     """The ``with[0]=receipt:...`` projection for an order, or None when it has no receipt."""
     for receipt in receipts.values():
@@ -741,3 +776,36 @@ def sample_ids() -> dict[str, Any]:
         "products": list(PRODUCTS),
         "missing_order": 999999,
     }
+
+
+# --------------------------------------------------------------------------- living dataset
+# The dataset relative to the clock lives in sandbox.living; these are shortcuts for tests.
+
+
+def boundary_orders(day: date) -> dict[str, int]:
+    """Venue 3's boundary orders of ``day`` by Baku creation time: "00:00", "00:01", "03:59", "04:00",
+    "04:01", "05:59", "06:00", "06:01" and "23:59" (03:59-04:01 Baku are 23:59-00:01 UTC)."""
+    from sandbox import living
+
+    return living.boundary_orders(day)
+
+
+def boundary_receipts(day: date) -> dict[str, int]:
+    """Venue 3's order-less dine-in receipts of ``day`` opened at "02:00", "05:59", "06:00", "06:01" Baku."""
+    from sandbox import living
+
+    return living.boundary_receipts(day)
+
+
+def living_sample_ids(day: date) -> dict[str, Any]:
+    """Ids of one living day (orders by final status and venue, receipts by kind, customers)."""
+    from sandbox import living
+
+    return living.sample_ids(day)
+
+
+def business_day(moment: datetime, cutoff_hour: int = 6) -> date:
+    """The Baku business day of an aware moment, e.g. 02:00 on the 28th belongs to the 27th."""
+    from sandbox import living
+
+    return living.business_day(moment, cutoff_hour)

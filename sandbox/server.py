@@ -26,11 +26,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import data
+from sandbox import data, listing, living
 
 WINDOW = 60.0  # seconds; every Clopos rate tier is a sliding one-minute window
 CONTROL_PREFIX = "/__sandbox"
-ENDPOINTS = ("auth", "order", "orders", "receipt", "venues", "sale_types", "product", "other")
+ENDPOINTS = (
+    "auth",
+    "order",
+    "orders",
+    "receipt",
+    "receipts",
+    "customer",
+    "customers",
+    "venues",
+    "sale_types",
+    "payment_methods",
+    "product",
+    "other",
+)
 FAULT_KINDS = (
     "latency",
     "status",
@@ -44,9 +57,12 @@ FAULT_KINDS = (
     "drip",
     "reset",
 )
-ORDER_SORTS = ("created_at", "updated_at", "id")
-_ROUTE = re.compile(r"^/open-api/v2/(auth|orders|receipts|venues|sale-types|products)(?:/([^/]+))?/?$")
-_RESOURCE = {"orders": "order", "receipts": "receipt", "products": "product"}
+DATE_ZONES = ("UTC", "Asia/Baku")
+_ROUTE = re.compile(
+    r"^/open-api/v2/(auth|orders|receipts|customers|venues|sale-types|payment-methods|products)(?:/([^/]+))?/?$"
+)
+_RESOURCE = {"orders": "order", "receipts": "receipt", "customers": "customer", "products": "product"}
+_LISTS = {"orders", "receipts", "customers"}
 _STATUS_ERRORS = {
     500: ("internal_error", "Internal server error"),
     502: ("bad_gateway", "Bad gateway"),
@@ -66,6 +82,34 @@ class SandboxConfig:
     rate_limit: int = 300  # tier 3: per (integrator_id, brand)
     auth_rate_limit: int = 60  # tier 1: POST /auth per client IP
     verbose: bool = False
+    now: str | None = None  # pinned sandbox clock (ISO 8601); None = real time
+    date_zone: str = "UTC"  # zone of the orders list's date[] filter: "UTC" or "Asia/Baku"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.now, datetime):
+            self.now = self.now.isoformat()
+        _check_clock("now", self.now)
+        _check_clock("date_zone", self.date_zone)
+
+
+def parse_now(value: str | None) -> datetime | None:
+    """The pinned clock as an aware datetime; a naive value is Baku local time."""
+    if value is None or value == "":
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=data.BAKU)
+
+
+def _check_clock(key: str, value: Any) -> None:
+    if key == "now":
+        if value is not None and not isinstance(value, str):
+            raise ValueError("now must be an ISO 8601 date-time string or null")
+        try:
+            parse_now(value)
+        except ValueError:
+            raise ValueError("now must be an ISO 8601 date-time, e.g. 2026-11-27T14:00:00+04:00") from None
+    elif key == "date_zone" and value not in DATE_ZONES:
+        raise ValueError(f"date_zone must be one of {', '.join(DATE_ZONES)}")
 
 
 @dataclass
@@ -103,8 +147,15 @@ class SandboxState:
     def __init__(self, config: SandboxConfig) -> None:
         self.lock = threading.RLock()
         self.config = config
+        self._initial_clock = (config.now, config.date_zone)
         self.restore_data()
         self.reset()
+
+    def now(self) -> datetime:
+        """The sandbox clock: the pinned ``now`` of the config, or the real time."""
+        with self.lock:
+            pinned = self.config.now
+        return parse_now(pinned) or datetime.now(UTC)
 
     def restore_data(self) -> None:
         """(Re)load private copies of the dataset, so tests may edit them without touching sandbox.data."""
@@ -114,9 +165,12 @@ class SandboxState:
             self.products = copy.deepcopy(data.PRODUCTS)
             self.venues = copy.deepcopy(data.VENUES)
             self.sale_types = copy.deepcopy(data.SALE_TYPES)
+            self.customers = copy.deepcopy(living.CUSTOMERS)
 
     def reset(self) -> None:
         with self.lock:
+            # The clock and the date zone go back to their start-up values; other config stays.
+            self.config.now, self.config.date_zone = self._initial_clock
             self.tokens: dict[str, _Token] = {}
             self.faults: list[dict[str, Any]] = []
             self.requests: dict[str, int] = dict.fromkeys(ENDPOINTS, 0)
@@ -136,6 +190,9 @@ class SandboxState:
             self.recent.hits.append(time.monotonic())
             for rule in self.faults:
                 if rule["endpoint"] in ("*", endpoint) and rule["remaining"] != 0:
+                    if rule["skip"] > 0:  # let this many matching requests through first
+                        rule["skip"] -= 1
+                        continue
                     if rule["remaining"] is not None:
                         rule["remaining"] -= 1
                     rule["hits"] += 1
@@ -212,6 +269,9 @@ class SandboxState:
             for key, value in changes.items():
                 if key not in SandboxConfig.__dataclass_fields__:
                     raise ValueError(f"unknown config key {key!r}")
+                if key in ("now", "date_zone"):
+                    _check_clock(key, value)
+                    continue
                 want = types.get(key, str)
                 if type(value) is not want or (want is int and value < 1) or (want is str and not value):
                     raise ValueError(f"{key} must be a {'positive integer' if want is int else want.__name__}")
@@ -237,7 +297,10 @@ def _validate_fault(spec: Any) -> dict[str, Any]:
     status = spec.get("status")
     if status is not None and not 100 <= int(status) <= 599:
         raise ValueError("status must be an HTTP status code")
-    return {**spec, "count": count, "remaining": count, "hits": 0}
+    skip = spec.get("skip", 0)
+    if type(skip) is not int or skip < 0:
+        raise ValueError("skip must be a non-negative integer")
+    return {**spec, "count": count, "remaining": count, "hits": 0, "skip": skip}
 
 
 # ------------------------------------------------------------------------------ responses
@@ -256,14 +319,14 @@ def _fixture(status: int, name: str, headers: list[tuple[str, str]] | None = Non
     return _json(status, data.load_fixture(name), headers)
 
 
-def _envelope(payload: dict[str, Any], started: float) -> dict[str, Any]:
+def _envelope(payload: dict[str, Any], started: float, now: datetime | None = None) -> dict[str, Any]:
     # Clopos stamps list/receipt envelopes with server time (Baku, naive) and elapsed ms.
-    now = time.time()
+    moment = now or datetime.now(UTC)
     return {
         **payload,
         "time": max(1, round((time.monotonic() - started) * 1000)),
-        "timestamp": datetime.fromtimestamp(now, data.BAKU).strftime("%Y-%m-%d %H:%M:%S"),
-        "unix": int(now),
+        "timestamp": moment.astimezone(data.BAKU).strftime("%Y-%m-%d %H:%M:%S"),
+        "unix": int(moment.timestamp()),
     }
 
 
@@ -307,104 +370,6 @@ def _fault_response(rule: dict[str, Any], state: SandboxState) -> Response:
     raise AssertionError(kind)
 
 
-def _with_values(query: dict[str, list[str]]) -> list[str]:
-    # Accept with[]=, with[0]=, with= — parse_qs has already percent-decoded the keys.
-    return [v for key, values in query.items() if re.fullmatch(r"with(\[\d*\])?", key) for v in values]
-
-
-def _receipt_projection(query: dict[str, list[str]]) -> tuple[str, ...] | None:
-    """Columns requested by ``with[]=receipt:col,col``; None when the receipt was not asked for."""
-    for value in _with_values(query):
-        name, _, cols = value.partition(":")
-        if name.strip() == "receipt":
-            known = ("id", "service_notification_id", "status")
-            picked = tuple(c for c in (c.strip() for c in cols.split(",")) if c in known)
-            return picked or known
-    return None
-
-
-def _one(query: dict[str, list[str]], key: str) -> str | None:
-    values = query.get(key)
-    return values[-1] if values else None
-
-
-class _BadParam(ValueError):
-    pass
-
-
-def _int_param(query: dict[str, list[str]], key: str, default: int, low: int, high: int) -> int:
-    raw = _one(query, key)
-    if raw is None or raw == "":
-        return default
-    if not re.fullmatch(r"[0-9]+", raw) or not low <= int(raw) <= high:
-        raise _BadParam(f"{key} must be an integer between {low} and {high}")
-    return int(raw)
-
-
-def _list_orders(state: SandboxState, query: dict[str, list[str]], started: float) -> Response:
-    try:
-        page = _int_param(query, "page", 1, 1, 10**6)
-        limit = _int_param(query, "limit", 50, 1, 100)
-        status = _one(query, "status")
-        if status and status not in data.STATUSES:
-            return _fixture(400, "error_400_invalid_status_filter.json")
-        sort_field = _one(query, "sort[0]") or "created_at"
-        sort_dir = _one(query, "sort[1]") or "-1"
-        if sort_field not in ORDER_SORTS or sort_dir not in ("1", "-1"):
-            raise _BadParam("sort[0] must be one of created_at, updated_at, id and sort[1] one of 1, -1")
-        dates = [_one(query, "date[0]"), _one(query, "date[1]")]
-        for value in dates:
-            if value:
-                try:
-                    datetime.strptime(value, "%Y-%m-%d")
-                except ValueError:
-                    raise _BadParam("date[0] and date[1] must be YYYY-MM-DD") from None
-        filters: list[tuple[str, list[str]]] = []
-        for key in query:
-            match = re.fullmatch(r"filters\[(\d+)\]\[0\]", key)
-            if match:
-                n = match.group(1)
-                values = [
-                    v for k, vs in query.items() if re.fullmatch(rf"filters\[{n}\]\[1\](\[\d*\])?", k) for v in vs
-                ]
-                filters.append((query[key][-1], values))
-        for name, _ in filters:
-            if name not in ("venue_id", "status", "sale_type_id", "id"):
-                raise _BadParam(f"filters: unsupported field {name}")
-    except _BadParam as exc:
-        return _error(400, "invalid_parameter", str(exc))
-
-    def keep(order: dict[str, Any]) -> bool:
-        if status and order["status"] != status:
-            return False
-        day = order["created_at"][:10]
-        if (dates[0] and day < dates[0]) or (dates[1] and day > dates[1]):
-            return False
-        for name, values in filters:
-            actual = order["payload"]["service"]["sale_type_id"] if name == "sale_type_id" else order[name]
-            if str(actual) not in values:
-                return False
-        return True
-
-    projection = _receipt_projection(query)
-    with state.lock:
-        rows = sorted(
-            (o for o in state.orders.values() if keep(o)),
-            key=lambda o: (o[sort_field], o["id"]),
-            reverse=sort_dir == "-1",
-        )
-        chunk = [_order_view(state, o, projection) for o in rows[(page - 1) * limit : page * limit]]
-        payload = {"success": True, "data": chunk, "total": len(rows)}
-        return _json(200, {**_envelope(payload, started), "sorts": list(ORDER_SORTS)})
-
-
-def _order_view(state: SandboxState, order: dict[str, Any], projection: tuple[str, ...] | None) -> dict[str, Any]:
-    if projection is None:
-        return order
-    ref = data.receipt_ref(state.receipts, order["id"])
-    return {**order, "receipt": None if ref is None else {k: ref[k] for k in projection}}
-
-
 def _auth(state: SandboxState, body: bytes, ip: str) -> Response:
     with state.lock:
         limit = state.config.auth_rate_limit
@@ -446,8 +411,8 @@ def _classify(path: str) -> tuple[str, str | None]:
     if resource in _RESOURCE:
         if ident is not None:
             return _RESOURCE[resource], ident
-        # Only the orders list exists; receipts/products are by-id only in this sandbox.
-        return ("orders", None) if resource == "orders" else ("other", None)
+        # The products list does not exist in this sandbox; products are by id only.
+        return (resource, None) if resource in _LISTS else ("other", None)
     return ("other", None) if ident is not None else (resource.replace("-", "_"), None)
 
 
@@ -593,28 +558,48 @@ class SandboxHandler(BaseHTTPRequestHandler):
 def _resource(
     state: SandboxState, endpoint: str, ident: str | None, query: dict[str, list[str]], started: float
 ) -> Response:
-    if endpoint == "orders":
-        return _list_orders(state, query, started)
+    now = state.now()
+    try:
+        if endpoint == "orders":
+            payload = listing.list_orders(state, query, now)
+            return _json(200, {**_envelope(payload, started, now), "sorts": list(listing.ORDER_SORTS)})
+        if endpoint == "receipts":
+            payload = listing.list_receipts(state, query, now)
+            return _json(200, {**_envelope(payload, started, now), "sorts": list(listing.RECEIPT_SORTS)})
+        if endpoint == "customers":
+            return _json(200, _envelope(listing.list_customers(state, query), started, now))
+    except listing.InvalidStatus:
+        return _fixture(400, "error_400_invalid_status_filter.json")
+    except listing.BadParam as exc:
+        return _error(400, "invalid_parameter", str(exc))
     if endpoint == "venues":
         with state.lock:
-            return _json(200, _envelope({"success": True, "data": state.venues}, started))
+            return _json(200, _envelope({"success": True, "data": state.venues}, started, now))
     if endpoint == "sale_types":
         with state.lock:
             payload = {"success": True, "data": state.sale_types, "total": len(state.sale_types)}
-            return _json(200, _envelope(payload, started))
+            return _json(200, _envelope(payload, started, now))
+    if endpoint == "payment_methods":
+        methods = data.payment_methods()
+        return _json(200, _envelope({"success": True, "data": methods, "total": len(methods)}, started, now))
     # By-id resources: ids are positive integers, anything else simply does not exist.
     key = int(ident) if ident and re.fullmatch(r"[0-9]+", ident) and int(ident) > 0 else None
+    if endpoint == "order":
+        order = listing.get_order(state, key, query, now) if key else None
+        if order is None:
+            return _fixture(404, "error_404_order_not_found.json")
+        return _json(200, {"success": True, "data": order})
+    if endpoint == "receipt":
+        receipt = listing.get_receipt(state, key, now) if key else None
+        if receipt is None:
+            return _fixture(404, "error_404_receipt_not_found.json")
+        return _json(200, _envelope({"success": True, "data": receipt}, started, now))
+    if endpoint == "customer":
+        customer = listing.get_customer(state, key, query) if key else None
+        if customer is None:
+            return _error(404, "not_found", "Customer not found")
+        return _json(200, customer)  # a bare object, as both doc examples show
     with state.lock:
-        if endpoint == "order":
-            order = state.orders.get(key) if key else None
-            if order is None:
-                return _fixture(404, "error_404_order_not_found.json")
-            return _json(200, {"success": True, "data": _order_view(state, order, _receipt_projection(query))})
-        if endpoint == "receipt":
-            receipt = state.receipts.get(key) if key else None
-            if receipt is None:
-                return _fixture(404, "error_404_receipt_not_found.json")
-            return _json(200, _envelope({"success": True, "data": receipt}, started))
         product = state.products.get(key) if key else None
         if product is None:
             return _error(404, "resource_not_found", "Product not found")
@@ -656,6 +641,8 @@ def _control(state: SandboxState, method: str, action: str, body: bytes) -> Resp
             return _json(200, {"success": True, "config": state.update_config(payload)})
         if action == "health" and method == "GET":
             return _json(200, {"success": True, "status": "ok"})
+        if action == "today" and method == "GET":
+            return _json(200, listing.today(state.now()))
     except ValueError as exc:
         return _error(400, "invalid_parameter", str(exc))
     return _error(404, "not_found", f"No control action {method} /__sandbox/{action}")

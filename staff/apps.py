@@ -1,16 +1,14 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class StaffConfig(AppConfig):
-    """Staff accounts: roles, venue assignments, the audit log and login hardening."""
+    """Staff accounts: role groups, venue assignments, the permission cache, staff commands."""
 
     name = "staff"
-    verbose_name = "Staff"
+    verbose_name = _("Staff")
 
     def ready(self) -> None:
-        import staff.backends  # noqa: F401 - connects the permission-cache invalidation signals
-        from staff.roles import sync_roles_after_migrate
+        from staff import signals
 
-        # Permissions exist only after post_migrate has created them, so groups are built then.
-        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="staff.sync_roles")
+        signals.connect()

@@ -1,62 +1,76 @@
-"""Authentication backend: Django's ModelBackend with the two per-request costs taken out.
+"""Authentication backend: Django's ModelBackend without database queries on a normal request.
 
-Every console request needs the user's venue assignments and permission set. The first is
-loaded with the user (one query instead of two); the second is kept in the shared cache
-(two queries saved on every request), under a version that any change of roles or
-permissions replaces, so a change takes effect on the next request, in every worker.
+Every console request needs the user (with their venue assignments) and their permission set.
+Both are kept in the shared cache and read together in one round trip: the user under its own
+key, dropped whenever the user or their staff profile is saved or deleted (a password change,
+a deactivation, new venues), and the permission set under a version that any change of roles
+or permissions replaces (staff/signals.py). A change takes effect on the next request, in every
+worker; masking, permissions and scope are still decided per request from these values.
 """
 
 import uuid
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
-from django.db.models.signals import m2m_changed, post_delete
+from django.db.models import Model
 
-PERMISSIONS_VERSION_KEY = "staff:permissions-version"
+from staff.signals import PERMISSIONS_VERSION_KEY, user_key
 
-
-def _permissions_key(user) -> str:
-    return f"staff:permissions:{user.pk}:{int(user.is_superuser)}"
+USER_TIMEOUT = PERMISSIONS_TIMEOUT = 3600
 
 
-def permissions_changed(**kwargs) -> None:
-    """Invalidate every cached permission set (a new random version, so no old entry matches)."""
-    cache.set(PERMISSIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+def _permissions_key(user_id: Any, is_superuser: bool | None) -> str:
+    # Superusers hold every permission: a change of that flag must not reuse the set.
+    return f"staff:permissions:{user_id}:{int(bool(is_superuser))}"
 
 
 class StaffModelBackend(ModelBackend):
-    def get_user(self, user_id):
-        user_model = get_user_model()
-        try:
-            user = user_model._default_manager.select_related("staff_profile").get(pk=user_id)
-        except user_model.DoesNotExist:
-            return None
+    def get_user(self, user_id: Any) -> User | None:
+        user_id = int(user_id)
+        version, found = _read(user_id)
+        user = _current(found.get(user_key(user_id)), version)
+        if user is None:
+            user_model = get_user_model()
+            try:
+                user = user_model._default_manager.select_related("staff_profile").get(pk=user_id)
+            except user_model.DoesNotExist:
+                return None
+            cache.set(user_key(user_id), (version, user), timeout=USER_TIMEOUT)
+        permissions = _current(found.get(_permissions_key(user_id, user.is_superuser)), version)
+        if permissions is not None:
+            user._perm_cache = permissions  # ModelBackend's per-object cache
         return user if self.user_can_authenticate(user) else None
 
-    def get_all_permissions(self, user_obj, obj=None):
+    def get_all_permissions(self, user_obj: User | AnonymousUser, obj: Model | None = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return super().get_all_permissions(user_obj, obj)
         if hasattr(user_obj, "_perm_cache"):
-            return user_obj._perm_cache
-        key = _permissions_key(user_obj)
-        found = cache.get_many([PERMISSIONS_VERSION_KEY, key])
-        version = found.get(PERMISSIONS_VERSION_KEY)
-        if version is None:  # never set, or evicted: start a new version
-            cache.add(PERMISSIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            version = cache.get(PERMISSIONS_VERSION_KEY)
-        cached = found.get(key)
-        if cached is not None and cached[0] == version:
-            user_obj._perm_cache = cached[1]
-            return cached[1]
+            return cast(set[str], user_obj._perm_cache)  # set by get_user above or by ModelBackend
+        version, found = _read(user_obj.pk)
+        key = _permissions_key(user_obj.pk, user_obj.is_superuser)
+        cached: set[str] | None = _current(found.get(key), version)
+        if cached is not None:
+            user_obj._perm_cache = cached  # type: ignore[attr-defined]
+            return cached
         permissions = super().get_all_permissions(user_obj)
-        cache.set(key, (version, permissions), timeout=3600)
+        cache.set(key, (version, permissions), timeout=PERMISSIONS_TIMEOUT)
         return permissions
 
 
-_user_model = get_user_model()
-for _through in (_user_model.groups.through, _user_model.user_permissions.through, Group.permissions.through):
-    m2m_changed.connect(permissions_changed, sender=_through, dispatch_uid=f"staff.permissions.{_through.__name__}")
-post_delete.connect(permissions_changed, sender=Group, dispatch_uid="staff.permissions.group-deleted")
-post_delete.connect(permissions_changed, sender=Permission, dispatch_uid="staff.permissions.permission-deleted")
+def _read(user_id: Any) -> tuple[str, dict[str, Any]]:
+    """The permission version and whatever is cached of this user: one cache round trip."""
+    keys = [user_key(user_id), _permissions_key(user_id, False), _permissions_key(user_id, True)]
+    found = cache.get_many([PERMISSIONS_VERSION_KEY, *keys])
+    version = found.get(PERMISSIONS_VERSION_KEY)
+    if version is None:  # never set, or evicted: start a new version
+        cache.add(PERMISSIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(PERMISSIONS_VERSION_KEY)
+    return version, found
+
+
+def _current(entry: Any, version: str) -> Any:
+    """The value of a (version, value) entry written under the current version, else None."""
+    return entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version else None

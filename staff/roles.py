@@ -1,39 +1,11 @@
-"""Roles are data in one place: each maps to a Django Group with exactly these permissions."""
+"""Builds the role groups from `console.permissions.ROLES`."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group, Permission
+from django.apps import AppConfig
+from django.contrib.auth.models import Group, Permission, User
 
-from orders import permissions as perms
-
-SUPPORT, MANAGER, ADMIN = "support", "manager", "admin"
-
-_SUPPORT = [perms.VIEW_ORDER]
-_MANAGER = [
-    *_SUPPORT,
-    perms.VIEW_PAYMENTS,
-    perms.REVEAL_CUSTOMER,
-    perms.REFRESH_ORDER,
-    perms.VIEW_AUDIT_LOG,
-    perms.VIEW_STATUS_PANEL,
-]
-_ADMIN = [
-    *_MANAGER,
-    "auth.view_user",
-    "auth.add_user",
-    "auth.change_user",
-    "auth.delete_user",
-    "auth.view_group",
-    "staff.view_staffprofile",
-    "staff.add_staffprofile",
-    "staff.change_staffprofile",
-    "staff.delete_staffprofile",
-    "staff.view_auditentry",
-]
-
-ROLES: dict[str, list[str]] = {SUPPORT: _SUPPORT, MANAGER: _MANAGER, ADMIN: _ADMIN}
-# Admins work in Django's admin site, which needs is_staff.
-STAFF_SITE_ROLES = {ADMIN}
+from console.permissions import ROLES
 
 
 def _permission(dotted: str) -> Permission:
@@ -51,12 +23,14 @@ def sync_roles() -> dict[str, int]:
     return result
 
 
-def sync_roles_after_migrate(sender, app_config=None, using="default", **kwargs) -> None:
-    # Run once per migrate, after the last app's permissions exist.
+def sync_roles_after_migrate(
+    sender: object, app_config: AppConfig | None = None, using: str = "default", **kwargs: object
+) -> None:
+    # Run once per migrate, after the last app's permissions exist (staff migrates after audit).
     if app_config is not None and app_config.label == "staff":
         sync_roles()
 
 
-def role_of(user) -> str | None:
+def role_of(user: User) -> str | None:
     names = {group.name for group in user.groups.all()}
     return next((role for role in ROLES if role in names), None)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
+from console.permissions import ROLES, STAFF_SITE_ROLES
 from staff.models import StaffProfile
-from staff.roles import ROLES, STAFF_SITE_ROLES, sync_roles
+from staff.roles import sync_roles
 
 
-def staff_user_upsert(*, username: str, role: str, password: str, venue_ids: Iterable[int], all_venues: bool):
+def staff_user_upsert(*, username: str, role: str, password: str, venue_ids: Iterable[int], all_venues: bool) -> User:
     """Create or update a user with exactly one role and its venues.
 
     Raises ValueError for an unknown role or bad venues, ValidationError for a weak password.
@@ -37,3 +38,19 @@ def staff_user_upsert(*, username: str, role: str, password: str, venue_ids: Ite
         user.groups.set([Group.objects.get(name=role)])
         StaffProfile.objects.update_or_create(user=user, defaults={"all_venues": all_venues, "venue_ids": venues})
     return user
+
+
+def staff_language_set(*, user: User, language: str) -> None:
+    """Save the user's console language (one of settings.LANGUAGES; "" follows the browser).
+
+    A user without a staff profile (a superuser made by `createsuperuser`) gets one, with no
+    venues: the profile only grants what its venue fields say.
+    """
+    StaffProfile.objects.update_or_create(user=user, defaults={"language": language})
+
+
+def staff_theme_set(*, user: User, theme: str) -> None:
+    """Save the user's colour scheme (a StaffProfile.Theme value); ValueError for any other."""
+    if theme not in StaffProfile.Theme.values:
+        raise ValueError(f"unknown theme {theme!r}")
+    StaffProfile.objects.update_or_create(user=user, defaults={"theme": theme})

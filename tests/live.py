@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -29,7 +30,7 @@ USERS = {
     "support": ["--role", "support", "--venue", "3"],
     "support1": ["--role", "support", "--venue", "1"],
     "admin": ["--role", "admin", "--all-venues"],
-    "newcomer": ["--role", "support"],
+    "no-venue": ["--role", "support"],
 }
 LIVE_REDIS_DB = 14
 # Every freshness age 0: each request goes to Clopos, yet a previous good copy stays cached.
@@ -38,6 +39,20 @@ NO_FRESHNESS = {
     for age in ("TTL", "STALE")
     for kind in ("ORDER_ACTIVE", "ORDER_FINAL", "RECEIPT_OPEN", "RECEIPT_CLOSED", "CATALOGUE")
 }
+
+
+def wait_until[T](condition: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.05, what: str = "") -> T:
+    """Poll `condition` until it returns something truthy (returned), or fail after `timeout`
+    seconds. For observable state (a page attribute, a sandbox counter) instead of a fixed sleep;
+    the timeout is generous because a loaded machine is slow, not wrong."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what or condition}")
+        time.sleep(interval)
 
 
 def free_port() -> int:
@@ -62,6 +77,8 @@ class LiveApp:
     workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    # The checkout to run: this one, or another revision's (make bench-ablation).
+    root: Path = ROOT
     process: subprocess.Popen | None = None
 
     @property
@@ -110,6 +127,9 @@ class LiveApp:
                 "CLOPOS_READ_TIMEOUT": "1.0",
                 "CLOPOS_RETRY_BACKOFF": "0.05",
                 "GUNICORN_WORKERS": str(self.workers),
+                # Both profiles journal audit rows locally (audit/journal.py): keep the journal
+                # with this deployment's other files.
+                "AUDIT_JOURNAL_DIR": str(self.tmp_dir / f"journal-{self.name}"),
                 "GUNICORN_ACCESSLOG": "",
                 "GUNICORN_LOGLEVEL": "warning",
             }
@@ -122,7 +142,7 @@ class LiveApp:
     def manage(self, *args: str, extra_env: dict[str, str] | None = None) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env() | (extra_env or {}),
             capture_output=True,
             text=True,
@@ -142,7 +162,6 @@ class LiveApp:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
                 conn.execute(f'CREATE DATABASE "{self.db_name}"')
         self.manage("migrate", "--noinput", "-v0")
-        self.manage("createcachetable")
         self.manage("collectstatic", "--noinput", "-v0")
         for username, arguments in USERS.items():
             self.manage("create_staff_user", username, *arguments, extra_env={"STAFF_PASSWORD": PASSWORD})
@@ -176,7 +195,7 @@ class LiveApp:
                 "--bind",
                 f"127.0.0.1:{self.port}",
             ],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env(),
             stdout=subprocess.DEVNULL,
             stderr=open(self.tmp_dir / f"gunicorn-{self.port}.log", "w"),  # noqa: SIM115

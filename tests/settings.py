@@ -26,3 +26,6 @@ STORAGES = {
 # WhiteNoise serves from the finders in tests; there is no collected STATIC_ROOT to scan.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# Unit tests read audit rows right after a request: straight to the audit table, on either
+# profile (tests/audit/test_journal.py exercises the journal itself).
+AUDIT_JOURNAL_DIR = ""

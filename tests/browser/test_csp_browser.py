@@ -29,7 +29,16 @@ def test_htmx_works_under_the_csp_without_violations(page, live_app, sandbox, us
     page.locator("#receipt").get_by_text("Receipt id").wait_for(timeout=10_000)  # htmx swapped it in
 
     visited = ["/orders/4105/"]
-    for path in ("/", "/audit/", "/status/", "/orders/4105/receipt/", "/orders/abc/", "/orders/999999/"):
+    for path in (
+        "/",
+        "/orders/",
+        "/orders/?day=bad",
+        "/audit/",
+        "/status/",
+        "/orders/4105/receipt/",
+        "/orders/abc/",
+        "/orders/999999/",
+    ):
         page.goto(f"{live_app.base_url}{path}")
         visited.append(path)
         assert page.evaluate("window.__cspViolations") == [], path
@@ -37,7 +46,7 @@ def test_htmx_works_under_the_csp_without_violations(page, live_app, sandbox, us
     if username == "manager":
         page.goto(f"{live_app.base_url}/orders/4105/")
         page.get_by_role("button", name="Refresh from Clopos").click()  # hx-post with the CSRF header
-        page.locator("#order .freshness", has_text="live").wait_for(timeout=10_000)
+        page.locator("#order .order-header .freshness", has_text="live").wait_for(timeout=10_000)
         page.get_by_role("button", name="Reveal phone and address").click()
         page.locator("#customer", has_text="Revealed for you").wait_for(timeout=10_000)
         assert page.evaluate("window.__cspViolations") == []

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orders.clopos.errors import CloposResponseError
-from orders.clopos.types import (
+from clopos.errors import CloposResponseError
+from clopos.types import (
     Customer,
     Discount,
     Order,
@@ -466,10 +466,10 @@ def test_receipt_documented_modifier_field_and_missing_product():
 
     (only,) = Receipt.from_payload(data, BAKU).lines
 
-    assert only.name == "Product #77"
+    assert only.name == "#77"  # no name from Clopos: the id, in no language
     assert only.count == Decimal("1.5")
     assert only.price == Decimal("4.00")
-    assert only.modifiers == (ReceiptModifier(name="Modifier #9", count=2, price=Decimal("0.25")),)
+    assert only.modifiers == (ReceiptModifier(name="#9", count=2, price=Decimal("0.25")),)
 
 
 # --- Leniency ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import requests
 
 from sandbox.data import sample_ids
 from tests.integration.conftest import SandboxControl
-from tests.live import NO_FRESHNESS, PASSWORD, LiveApp
+from tests.live import NO_FRESHNESS, PASSWORD, LiveApp, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def same_login(session: requests.Session) -> requests.Session:
 
 
 def circuit_state(panel_html: str) -> str:
-    match = re.search(r"<dt>Circuit</dt>\s*<dd><span class=\"status [^\"]*\">([a-z-]+)</span>", panel_html)
+    match = re.search(r"<span class=\"status [^\"]*\" data-circuit=\"([a-z-]+)\">", panel_html)
     assert match, panel_html
     return match.group(1)
 
@@ -77,7 +77,14 @@ def budget_app(sandbox_handle, live_app, tmp_path_factory):
         live_app,
         tmp_path_factory,
         "budget",
-        NO_FRESHNESS | {"CLOPOS_RATE_BUDGET_PER_MINUTE": str(BUDGET_PER_MINUTE)},
+        # The per-user budget is set out of reach: this instance measures the shared budget alone
+        # (tests/integration/test_user_budget.py covers the per-user one).
+        NO_FRESHNESS
+        | {
+            "CLOPOS_RATE_BUDGET_PER_MINUTE": str(BUDGET_PER_MINUTE),
+            "CLOPOS_USER_BUDGET_PER_WINDOW": "1000",
+            "CLOPOS_USER_BUDGET_PER_MINUTE": "1000",
+        },
     )
     yield app
     app.stop()
@@ -164,9 +171,10 @@ def test_rate_budget_caps_a_burst(budget_app, sandbox_handle):
 
     assert all(status != 500 and "Traceback" not in text for status, _, text in answers)
     assert len(ok) + len(busy) == len(answers), sorted({status for status, _, _ in answers})
-    assert upstream <= BUDGET_PER_MINUTE
-    assert windows <= 2
-    assert upstream <= BUDGET_PER_WINDOW * windows <= 8
+    # However long the burst took on this machine, no window let more than its share through.
+    minutes = math.ceil(windows * BUDGET_WINDOW / 60)
+    assert upstream <= BUDGET_PER_MINUTE * minutes
+    assert upstream <= BUDGET_PER_WINDOW * windows
     assert ok, "the budget admits some views"
     assert busy, "the burst exceeds the budget"
     for _, retry_after, _ in busy:
@@ -194,7 +202,13 @@ def test_429_pauses_every_call_until_the_reset(live_app, sandbox):
     assert 1 <= int(other.headers["Retry-After"]) <= 5
     assert sandbox.calls("order") == calls, "no call while paused"
 
-    time.sleep(5.5)
+    # The pause ends at Clopos' reset; the status panel shows it until then.
+    wait_until(
+        lambda: "Paused by a 429" not in session.get(f"{live_app.base_url}/status/", timeout=10).text,
+        timeout=20,
+        interval=0.25,
+        what="the end of the 429 pause",
+    )
     after = session.get(f"{live_app.base_url}/orders/4105/", timeout=10)
     assert after.status_code == 200
     assert "Order 4105" in text_of(after.text)
@@ -221,14 +235,20 @@ def test_circuit_breaker_opens_probes_and_closes(breaker_app, sandbox_handle):
     refused = session.get(page, timeout=10)
     elapsed = time.monotonic() - started
     assert refused.status_code == 503
-    assert elapsed < 0.5, f"{elapsed:.2f} s"
+    # Refused at once: no time spent on Clopos (the page's own Server-Timing), and no call made.
+    assert server_timing(refused)["clopos"] == 0, refused.headers["Server-Timing"]
     assert control.calls("order") == 3, "an open circuit makes no call"
     assert "Clopos is unreachable right now." in text_of(refused.text)
     assert 1 <= int(refused.headers["Retry-After"]) <= CIRCUIT_OPEN_SECONDS
     assert circuit_state(session.get(panel, timeout=10).text) == "open"
 
     control.clear_faults()
-    time.sleep(CIRCUIT_OPEN_SECONDS + 0.2)
+    wait_until(
+        lambda: circuit_state(session.get(panel, timeout=10).text) == "half-open",
+        timeout=CIRCUIT_OPEN_SECONDS + 15,
+        interval=0.25,
+        what="the circuit going half-open",
+    )
     probe = session.get(page, timeout=10)
     assert probe.status_code == 200
     assert control.calls("order") == 4
@@ -255,13 +275,19 @@ def test_healthz_and_readyz_without_login(live_app, sandbox, sandbox_handle):
     healthz = requests.get(f"{live_app.base_url}/healthz", timeout=10, allow_redirects=False)
     assert healthz.status_code == 200
     assert healthz.text.strip() == "ok"
+    assert "gunicorn" not in healthz.headers.get("Server", "").lower()  # the server software is not advertised
+    assert requests.head(f"{live_app.base_url}/readyz", timeout=10).status_code == 200
 
-    before = requests.get(f"{live_app.base_url}/readyz", timeout=10, allow_redirects=False)
-    assert before.status_code == 200
+    # Anonymous callers (load balancers) learn ready or not; the details are for operators.
+    anonymous = requests.get(f"{live_app.base_url}/readyz", timeout=10, allow_redirects=False)
+    assert anonymous.status_code == 200
+    assert anonymous.json() == {"status": "ready"}
+    operator = live_app.login("manager")
+    before = operator.get(f"{live_app.base_url}/readyz", timeout=10, allow_redirects=False)
     assert before.json()["clopos_token"] == "none"
 
-    assert live_app.login("manager").get(f"{live_app.base_url}/orders/4103/", timeout=10).status_code == 200
-    ready = requests.get(f"{live_app.base_url}/readyz", timeout=10, allow_redirects=False)
+    assert operator.get(f"{live_app.base_url}/orders/4103/", timeout=10).status_code == 200
+    ready = operator.get(f"{live_app.base_url}/readyz", timeout=10, allow_redirects=False)
     assert ready.status_code == 200
     assert ready.headers["Content-Type"].startswith("application/json")
     checks = ready.json()

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from orders import cache as keys
+from clopos import keys
+from clopos.timeouts import from_environ as timeouts_from_environ
 from sandbox.data import RECEIPT_BY_ORDER
 from tests.integration.conftest import SandboxControl
 from tests.live import NO_FRESHNESS, LiveApp, free_port
@@ -29,7 +30,7 @@ RECEIPT_ID = RECEIPT_BY_ORDER[ORDER_ID]
 # The sandbox's demo credentials (settings.py, CLOPOS_DEMO=1): the scope of the 429 pause.
 PAUSE_KEY = keys.rate_pause_key("kohnesheher", "sandbox-integrator")
 
-STALE_BANNER = "Clopos unreachable — showing data from"
+STALE_BANNER = "Showing the copy from"
 FRESHNESS_STALE = r"as of \d\d:\d\d( \S+)? · stale"  # HH:MM, then the time zone if shown
 UNREACHABLE = "Clopos is unreachable right now."
 TOO_SLOW = "Clopos did not answer in time."
@@ -66,12 +67,9 @@ FAULTS: dict[str, dict] = {
 
 def wall_bound(app: LiveApp) -> float:
     """The slowest a faulted view may be: one Clopos call with every attempt timing out and the
-    backoff between them (the client's call_seconds), plus 1.5 s for the rest of the page."""
-    env = app.env()
-    connect, read = float(env["CLOPOS_CONNECT_TIMEOUT"]), float(env["CLOPOS_READ_TIMEOUT"])
-    retries, backoff = int(env.get("CLOPOS_MAX_RETRIES", "1")), float(env["CLOPOS_RETRY_BACKOFF"])
-    call_seconds = (retries + 1) * (connect + read) + sum(backoff * 2**i for i in range(retries))
-    return call_seconds + 1.5
+    backoff between them (`clopos.timeouts`, the client's own arithmetic), plus 1.5 s for the
+    rest of the page."""
+    return timeouts_from_environ(app.env()).call_seconds + 1.5
 
 
 def text_of(html: str) -> str:
@@ -221,6 +219,8 @@ def test_fault_matrix(faults_app, refused_app, sessions, control, fault, view, c
         # The previous good copy, flagged: the banner and a "stale" freshness line.
         assert response.status_code == 200
         assert STALE_BANNER in response.text
+        # The banner says what happened (busy, too slow, unreachable, unreadable), not just "down".
+        assert spec["message"].split(" Try again")[0] in text_of(response.text)
         assert re.fullmatch(FRESHNESS_STALE, freshness_line(response.text) or ""), freshness_line(response.text)
         if fragment:
             assert f"Receipt id {RECEIPT_ID}" in text_of(response.text)

@@ -31,11 +31,16 @@ def test_manager_sees_every_status_with_its_receipt(live_app, sandbox, status):
     assert {"PENDING": "Pending", "RECEIVED": "Received", "DELIVERED": "Delivered", "IGNORE": "Ignored"}[status] in text
     customer = ORDERS[order_id]["payload"]["customer"]["name"]
     assert customer in page.text
-    assert f'hx-get="/orders/{order_id}/receipt/"' in page.text
     assert receipt.status_code == 200
     if status in {"PENDING", "IGNORE"}:
-        assert "No receipt yet" in receipt.text
+        # No receipt to load: the page says so at once (an ignored order never gets one).
+        assert f'hx-get="/orders/{order_id}/receipt/"' not in page.text
+        assert "No receipt" in text
+        assert "Checking payment" not in text
+        assert ("never" in text) == (status == "IGNORE")
+        assert "No receipt" in receipt.text
     else:
+        assert f'hx-get="/orders/{order_id}/receipt/"' in page.text
         assert f"Receipt id {RECEIPT_BY_ORDER[order_id]}" in text_of(receipt.text)
         assert "Total" in receipt.text
 

@@ -7,6 +7,7 @@ they share the SQLite file and its database cache.
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,14 +17,17 @@ from tests.live import LiveApp
 
 pytestmark = pytest.mark.integration
 
-ACCESS_FORMAT = "%(p)s %(U)s %(s)s"
-
 
 @pytest.fixture(scope="module")
 def instances(sandbox_handle, tmp_path_factory):
     """Two gunicorn instances (2 workers each) of one deployment, with a small shared budget."""
     tmp = tmp_path_factory.mktemp("scale")
-    env = {"CLOPOS_RATE_BUDGET_PER_MINUTE": "30"}  # 4 calls per 10 s window, for all instances together
+    env = {
+        "CLOPOS_RATE_BUDGET_PER_MINUTE": "30",  # 4 calls per 10 s window, for all instances together
+        # Out of reach: these instances measure the shared budget, not the per-user one.
+        "CLOPOS_USER_BUDGET_PER_WINDOW": "1000",
+        "CLOPOS_USER_BUDGET_PER_MINUTE": "1000",
+    }
     apps = [
         LiveApp(
             sandbox_url=sandbox_handle.base_url,
@@ -32,7 +36,6 @@ def instances(sandbox_handle, tmp_path_factory):
             extra_env=env
             | {
                 "GUNICORN_ACCESSLOG": str(tmp / f"access-{n}.log"),
-                "GUNICORN_CMD_ARGS": f"--access-logformat '{ACCESS_FORMAT}'",
             },
         )
         for n in (1, 2)
@@ -56,7 +59,8 @@ def serving_pids(app: LiveApp) -> set[str]:
     lines = []
     for path in app.tmp_dir.glob("access-*.log"):
         lines += path.read_text().splitlines()
-    return {line.split()[0].strip("<>") for line in lines if re.match(r"<?\d+>? /orders/", line)}
+    # clopos_admin/gunicorn_logging.py: '<pid> client [time] "GET /orders/…" status bytes ms'
+    return {match.group(1) for line in lines if (match := re.match(r'<(\d+)> \S+ \[[^]]+\] "GET /orders/', line))}
 
 
 def test_workers_and_instances_share_one_token_and_one_cache(fresh, sandbox):
@@ -92,13 +96,16 @@ def test_instances_share_one_rate_budget(fresh, sandbox):
         app, session = (first, sessions[0]) if i % 2 == 0 else (second, sessions[1])
         return session.get(f"{app.base_url}/orders/{orders[i]}/", timeout=15)
 
+    first_window = time.time() // 10
     with ThreadPoolExecutor(max_workers=6) as pool:
         responses = list(pool.map(view, range(len(orders))))
+    windows = int(time.time() // 10 - first_window) + 1
 
     upstream = sum(v for k, v in sandbox.stats()["requests"].items() if k != "auth")
     busy = [r for r in responses if r.status_code == 503]
-    # A burst fits in at most two 10 s windows of 4 calls each, whichever instance makes them.
-    assert upstream <= 8, f"{upstream} calls: the instances did not share the budget"
+    # At most 4 calls per 10 s window touched, whichever instance makes them (a quick burst
+    # touches two windows: 8 calls; a loaded machine may stretch it over more).
+    assert upstream <= 4 * windows, f"{upstream} calls in {windows} window(s): the instances did not share the budget"
     assert busy, "the burst should have spent the budget"
     assert all("Clopos is busy" in r.text and 1 <= int(r.headers["Retry-After"]) <= 10 for r in busy)
     assert all(r.status_code in (200, 503) for r in responses)

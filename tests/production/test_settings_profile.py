@@ -75,7 +75,7 @@ def test_production_profile_turns_on_https_settings():
         "'https')",
         "True",
         "Lax",
-        "django.core.cache.backends.redis.RedisCache",
+        "clopos_admin.cache_backends.SharedRedisCache",
         "django.db.backends.postgresql",
         "True",
     ]
@@ -105,3 +105,98 @@ def test_pages_have_no_inline_script_or_style(admin_client):
         for tag in html.split("<script")[1:]:
             assert "src=" in tag.split(">", 1)[0], f"inline script in {url}"
         assert "hx-on" not in html
+
+
+DEMO_ENV = {"CLOPOS_DEMO": "1", "DJANGO_HTTPS": "1"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"DJANGO_ALLOWED_HOSTS": "orders.example.az"}, "DJANGO_ALLOWED_HOSTS"),
+        ({"DJANGO_ALLOWED_HOSTS": "127.0.0.1,orders.example.az"}, "DJANGO_ALLOWED_HOSTS"),
+        ({"CLOPOS_CLIENT_ID": "real-client", "CLOPOS_CLIENT_SECRET": "real-secret"}, "CLOPOS_CLIENT_ID"),
+        ({"CLOPOS_BASE_URL": "https://integrations.clopos.com/open-api"}, "CLOPOS_BASE_URL"),
+    ],
+)
+def test_demo_mode_refuses_to_face_a_network_or_real_clopos(extra, named):
+    """The issue's attack: CLOPOS_DEMO=1 DJANGO_HTTPS=1 DJANGO_ALLOWED_HOSTS=orders.example.az
+    check --deploy used to report no issues, running on the public demo key."""
+    result = manage("check", "--deploy", env=DEMO_ENV | extra)
+
+    assert result.returncode != 0
+    assert named in result.stderr
+    assert "CLOPOS_DEMO=1" in result.stderr
+
+
+def test_check_deploy_flags_the_demo_key_and_demo_mode():
+    result = manage("check", "--deploy", "--fail-level", "ERROR", env=DEMO_ENV)
+
+    assert result.returncode != 0
+    assert "console.E001" in result.stderr + result.stdout
+    assert "console.E002" in result.stderr + result.stdout
+
+
+def test_check_deploy_flags_the_demo_key_outside_demo_mode():
+    from django.conf import settings
+
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "ERROR",
+        env=PRODUCTION_ENV | {"DJANGO_SECRET_KEY": settings.DEMO_SECRET_KEY},
+    )
+
+    assert result.returncode != 0
+    assert "console.E001" in result.stderr + result.stdout
+
+
+def test_the_old_proxy_count_setting_is_refused_rather_than_ignored():
+    result = manage("check", env=PRODUCTION_ENV | {"DJANGO_PROXY_COUNT": "1"})
+
+    assert result.returncode != 0
+    assert "DJANGO_TRUSTED_PROXIES" in result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_head_like_get(path):
+    client = Client()
+
+    get, head = client.get(path), client.head(path)
+
+    assert get.status_code == head.status_code == 200
+    assert head.content == b""
+
+
+@pytest.mark.django_db
+def test_anonymous_readyz_says_only_ready(admin_client):
+    anonymous = Client().get("/readyz").json()
+    operator = admin_client.get("/readyz").json()
+
+    assert anonymous == {"status": "ready"}
+    assert operator["status"] == "ready"
+    assert {"database", "cache", "clopos_token", "clopos_circuit"} <= set(operator)
+
+
+@pytest.mark.django_db
+def test_healthz_touches_no_session_cache_or_database(admin_client, django_assert_num_queries):
+    from unittest import mock
+
+    with (
+        mock.patch("django.contrib.sessions.backends.cached_db.SessionStore.load", side_effect=AssertionError),
+        django_assert_num_queries(0),
+    ):
+        response = admin_client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
+
+
+@pytest.mark.django_db
+def test_permission_denied_pages_are_never_stored(client_for):
+    response = client_for("support").get("/status/")
+
+    assert response.status_code == 403
+    assert "no-store" in response["Cache-Control"]

@@ -211,7 +211,11 @@ def test_other_not_found(sandbox: SandboxHandle, api: requests.Session) -> None:
 
 
 def test_orders_list(sandbox: SandboxHandle, api: requests.Session) -> None:
-    body = api.get(url(sandbox, "orders"), params={"limit": 10}, timeout=TIMEOUT).json()
+    # The list also serves the living dataset (test_living.py): pin the clock far from the
+    # fixed dataset's March 2026 and look at March only.
+    requests.post(f"{sandbox.control_url}/config", json={"now": "2026-11-27T14:00:00+04:00"}, timeout=TIMEOUT)
+    fixed = {"date[0]": "2026-03-01", "date[1]": "2026-03-14"}
+    body = api.get(url(sandbox, "orders"), params={"limit": 10, **fixed}, timeout=TIMEOUT).json()
     assert set(body) == {"success", "data", "total", "time", "timestamp", "unix", "sorts"}
     assert body["total"] == len(data.ORDERS) and len(body["data"]) == 10
     created = [o["created_at"] for o in body["data"]]
@@ -234,7 +238,7 @@ def test_orders_list(sandbox: SandboxHandle, api: requests.Session) -> None:
     assert [o["id"] for o in rows] == sorted(o["id"] for o in rows)
     assert 4106 in [o["id"] for o in rows]
 
-    page2 = api.get(url(sandbox, "orders"), params={"limit": 100, "page": 3}, timeout=TIMEOUT).json()
+    page2 = api.get(url(sandbox, "orders"), params={"limit": 100, "page": 3, **fixed}, timeout=TIMEOUT).json()
     assert len(page2["data"]) == len(data.ORDERS) - 200
 
 
@@ -286,6 +290,29 @@ def test_venues_and_sale_types(sandbox: SandboxHandle, api: requests.Session) ->
     types = api.get(url(sandbox, "sale-types"), timeout=TIMEOUT).json()
     assert [t["id"] for t in types["data"]] == [1, 2, 3]
     assert all(t["status"] == {"1": 1, "3": 1, "7": 1} for t in types["data"])
+
+
+def test_payment_methods(sandbox: SandboxHandle, api: requests.Session) -> None:
+    methods = api.get(url(sandbox, "payment-methods"), timeout=TIMEOUT).json()
+    assert [(m["id"], m["name"]) for m in methods["data"]] == [(1, "Nağd"), (2, "Kart")]
+    assert methods["total"] == 2 and stats(sandbox)["requests"]["payment_methods"] == 1
+
+
+def test_a_fault_can_let_the_first_requests_through(sandbox: SandboxHandle, api: requests.Session) -> None:
+    """`skip`: page 1 of an export passes, the pages after it fail."""
+    add_fault(sandbox, endpoint="receipts", fault="status", status=500, skip=2, count=None)
+    statuses = [
+        api.get(url(sandbox, "receipts"), params={"page": n}, timeout=TIMEOUT).status_code for n in (1, 2, 3, 4)
+    ]
+    assert statuses == [200, 200, 500, 500]
+    assert (
+        requests.post(
+            f"{sandbox.control_url}/faults",
+            json={"endpoint": "receipts", "fault": "status", "skip": -1},
+            timeout=TIMEOUT,
+        ).status_code
+        == 400
+    )
 
 
 def test_product_1402_matches_fixture(sandbox: SandboxHandle, api: requests.Session) -> None:
@@ -527,7 +554,7 @@ def test_fault_count_and_rules(sandbox: SandboxHandle, api: requests.Session) ->
 @pytest.mark.parametrize(
     "rule",
     [
-        {"endpoint": "customers", "fault": "status"},
+        {"endpoint": "users", "fault": "status"},  # the sandbox serves no staff users
         {"endpoint": "order", "fault": "explode"},
         {"endpoint": "order", "fault": "status", "count": 0},
         {"endpoint": "order", "fault": "latency", "seconds": "slow"},
@@ -558,8 +585,12 @@ def test_counters_and_reset(sandbox: SandboxHandle, api: requests.Session) -> No
         "order": 3,
         "orders": 1,
         "receipt": 1,
+        "receipts": 0,
+        "customer": 0,
+        "customers": 0,
         "venues": 1,
         "sale_types": 1,
+        "payment_methods": 0,
         "product": 1,
         "other": 1,
     }

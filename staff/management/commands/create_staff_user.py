@@ -1,10 +1,11 @@
 import getpass
 import os
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from staff.roles import ROLES
+from console.permissions import ROLES
 from staff.services import staff_user_upsert
 
 
@@ -14,13 +15,13 @@ class Command(BaseCommand):
         "or an interactive prompt."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=sorted(ROLES))
         parser.add_argument("--venue", type=int, action="append", default=[], dest="venues", metavar="ID")
         parser.add_argument("--all-venues", action="store_true")
 
-    def handle(self, *args, username, role, venues, all_venues, **options):
+    def handle(self, *args: Any, username: str, role: str, venues: list[int], all_venues: bool, **options: Any) -> None:
         password = os.environ.get("STAFF_PASSWORD")
         if password is None:
             password = getpass.getpass("Password: ")

@@ -1,23 +1,24 @@
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from staff.services import staff_user_upsert
 
-# One user per role, plus one with a role but no venue yet (to show the "no access" page).
+# One user per role, plus `no-venue`: a role but no venue yet (it shows the "no access yet" page).
 DEMO_USERS = [
     ("manager", "manager", [], True),
     ("support", "support", [3], False),
     ("admin", "admin", [], True),
-    ("newcomer", "support", [], False),
+    ("no-venue", "support", [], False),
 ]
 
 
 class Command(BaseCommand):
     help = "Demo mode only: create one user per role with a fresh random password and print them."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not settings.CLOPOS_DEMO:
             raise CommandError("seed_demo_users runs only with CLOPOS_DEMO=1.")
         lines = []

@@ -1,0 +1,142 @@
+"""The embedded default's shared cache: Django's database cache with an atomic incr().
+
+Gunicorn workers are separate processes, so the Clopos token, single-flight locks and the rate
+budget must live somewhere they all see. Without Redis, that is the SQLite database. Django's
+DatabaseCache already makes add() atomic (SELECT + INSERT in one transaction, and SQLite runs
+with transaction_mode=IMMEDIATE, so the write lock is taken first); its incr() is a plain
+get-then-set, which two workers can interleave, and which resets the key's expiry to the
+default timeout. Here incr() runs in the same kind of transaction and keeps the expiry, as
+Redis' INCRBY does (counters such as the status panel's failure buckets rely on it).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.db import connections, models, router, transaction
+from django.utils.timezone import now as tz_now
+
+
+class SharedDatabaseCache(DatabaseCache):
+    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
+        db = router.db_for_write(self.cache_model_class)
+        with transaction.atomic(using=db):
+            value = self.get(key, self._missing_key, version=version)
+            if value is self._missing_key:
+                raise ValueError(f"Key '{key}' not found.")
+            made_key = self.make_and_validate_key(key, version=version)
+            remaining = (self._expires(db, made_key) - tz_now()).total_seconds()
+            new_value: int = value + delta
+            self._base_set("set", made_key, new_value, max(remaining, 0.001))  # type: ignore[attr-defined]
+            return new_value
+
+    def decr(self, key: str, delta: int = 1, version: int | None = None) -> int:
+        return self.incr(key, -delta, version=version)
+
+    def incr_many(self, items: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+        """Counters by `key: (delta, ttl)`, each created with its ttl when missing; one
+        transaction. The same contract as SharedRedisCache.incr_many (clopos.guard uses it)."""
+        db = router.db_for_write(self.cache_model_class)
+        results = {}
+        with transaction.atomic(using=db):
+            for key, (delta, ttl) in items.items():
+                if not self.add(key, delta, timeout=ttl):
+                    results[key] = self.incr(key, delta)
+                else:
+                    results[key] = delta
+        return results
+
+    def write_many(self, incr: Mapping[str, tuple[int, int]], values: Mapping[str, tuple[Any, int]]) -> None:
+        """`incr_many` and `set` for several keys, in one transaction."""
+        db = router.db_for_write(self.cache_model_class)
+        with transaction.atomic(using=db):
+            self.incr_many(incr)
+            for key, (value, ttl) in values.items():
+                self.set(key, value, timeout=ttl)
+
+    def delete_if_equal(self, key: str, value: Any) -> bool:
+        """Delete `key` only while it still holds `value`, in one transaction."""
+        db = router.db_for_write(self.cache_model_class)
+        with transaction.atomic(using=db):
+            if self.get(key) != value:
+                return False
+            return self.delete(key)
+
+    def _expires(self, db: str, made_key: str):  # type: ignore[no-untyped-def]
+        connection = connections[db]
+        quote_name = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # Identifiers come from quote_name and our own table setting; the key is a parameter.
+                f"SELECT {quote_name('expires')} FROM {quote_name(self._table)} WHERE {quote_name('cache_key')} = %s",  # type: ignore[attr-defined]  # noqa: S608
+                [made_key],
+            )
+            (expires,) = cursor.fetchone()
+        expression = models.Expression(output_field=models.DateTimeField())
+        for converter in connection.ops.get_db_converters(expression) + expression.get_db_converters(connection):
+            expires = converter(expires, expression, connection)
+        return expires
+
+
+class _ReusingRedisClient(RedisCacheClient):
+    """Django's Redis client builds a new `redis.Redis` object for every cache call (~56 µs each
+    on this machine's production profile). The object is thread-safe and holds nothing but its
+    connection pool, so one per pool serves every call; redis-py's pool itself resets its
+    connections in a forked worker."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        # Private in the stubs, public enough in Django's own code (RedisCacheClient.get_client).
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
+
+class SharedRedisCache(RedisCache):
+    """The production cache: Django's Redis backend, reusing its client objects, with batched
+    counters and writes for the Clopos guard (one round trip instead of one per key, and no
+    EXISTS before each INCRBY as Django's incr() does)."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = _ReusingRedisClient
+
+    def incr_many(self, items: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+        """Counters by `key: (delta, ttl)`: INCRBY, then EXPIRE NX so a new key gets its ttl and
+        an existing one keeps its own; one pipeline. Integers are stored raw by Django's Redis
+        serializer, so cache.get() reads them back."""
+        pipe = self._pipeline()
+        for key, (delta, ttl) in items.items():
+            made = self.make_and_validate_key(key)
+            pipe.incrby(made, delta)
+            pipe.expire(made, max(1, int(ttl)), nx=True)
+        results = pipe.execute()
+        return {key: int(results[2 * index]) for index, key in enumerate(items)}
+
+    def write_many(self, incr: Mapping[str, tuple[int, int]], values: Mapping[str, tuple[Any, int]]) -> None:
+        """`incr_many` and `set` for several keys, in one pipeline."""
+        pipe = self._pipeline()
+        for key, (delta, ttl) in incr.items():
+            made = self.make_and_validate_key(key)
+            pipe.incrby(made, delta)
+            pipe.expire(made, max(1, int(ttl)), nx=True)
+        for key, (value, ttl) in values.items():
+            pipe.set(self.make_and_validate_key(key), self._cache._serializer.dumps(value), ex=max(1, int(ttl)))  # type: ignore[attr-defined]
+        pipe.execute()
+
+    def delete_if_equal(self, key: str, value: Any) -> bool:
+        """Delete `key` only while it still holds `value` (a lock's owner token), atomically and
+        in one round trip (clopos.singleflight.release)."""
+        client = self._cache.get_client(write=True)
+        script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+        dumped = self._cache._serializer.dumps(value)  # type: ignore[attr-defined]
+        return bool(client.eval(script, 1, self.make_and_validate_key(key), dumped))
+
+    def _pipeline(self) -> Any:
+        return self._cache.get_client(write=True).pipeline(transaction=False)

@@ -1,0 +1,84 @@
+"""Rendered page fragments kept per process, keyed by everything they depend on.
+
+Rendering the order page's main block, or the orders list's rows, is most of a warm page's time
+(issue 13). That HTML depends only on the cache entry it shows (when it was fetched, from where),
+the names the catalogue gave it, what the user may do there (a few permissions), the language and
+time zone, and the minute (relative times such as "5 minutes ago", the overdue cue). The key
+holds all of these, so a hit is the same HTML a fresh render would give; what is per request
+stays per request: the CSRF token (rendered as a per-process placeholder, replaced on the way
+out), masking decisions (in the key through the permissions and the entry), and everything
+outside the fragment.
+
+Per process, bounded (LRU), and entries expire after a minute anyway: no shared cache round trip
+for a hit, nothing to invalidate across workers.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from console.http import ConsoleRequest
+
+MAX_ENTRIES = 256
+# Values no page can contain by chance, different in every process.
+CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
+PATH_PLACEHOLDER = f"path-placeholder-{secrets.token_hex(16)}"
+
+_lock = threading.Lock()
+_entries: OrderedDict[Hashable, str] = OrderedDict()
+
+
+def cached_html(key: Hashable, render: Callable[[], str]) -> str:
+    """`render()`, or the same HTML from this process's cache. `key` must capture everything the
+    HTML shows; language, time zone and the minute are added here."""
+    full_key = (key, get_language(), timezone.get_current_timezone_name(), int(time.time() // 60))
+    with _lock:
+        html = _entries.get(full_key)
+        if html is not None:
+            _entries.move_to_end(full_key)
+    if html is None:
+        html = render()
+        with _lock:
+            _entries[full_key] = html
+            while len(_entries) > MAX_ENTRIES:
+                _entries.popitem(last=False)
+    return html
+
+
+def cached_markup(key: Hashable | None, build: Callable[[], SafeString]) -> SafeString:
+    """`build()`, markup built in Python and escaped there (a list's rows), kept under `key` as
+    `cached_html` keeps it; built every time when there is no key."""
+    if key is None:
+        return build()
+    return mark_safe(cached_html(key, build))  # noqa: S308 - `build` returns escaped markup
+
+
+def render_cached(request: ConsoleRequest, template: str, context: dict[str, Any], key: Hashable) -> SafeString:
+    """`template` rendered with `context`, or the same HTML from this process's cache (see
+    `cached_html`). Two things in it are this request's own: the CSRF token, and `next_path` (the
+    page to come back to, for the header's forms), so one rendering serves every page."""
+    html = cached_html(
+        (template, key),
+        lambda: render_to_string(
+            template, context | {"csrf_token": CSRF_PLACEHOLDER, "next_path": PATH_PLACEHOLDER}, request=request
+        ),
+    )
+    html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+    return mark_safe(html.replace(PATH_PLACEHOLDER, escape(request.get_full_path())))  # noqa: S308 - our render
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()

@@ -1,0 +1,1 @@
+"""Order pages: one order (`detail`) and the orders list (`lists`)."""

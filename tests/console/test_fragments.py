@@ -1,0 +1,300 @@
+"""The order page's main block and its receipt slot, kept rendered per process
+(console/fragments.py): a hit is the same HTML a fresh render gives, for that role, language and
+moment; the CSRF token is the request's own; a refresh shows what it fetched."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import responses
+
+from console import fragments
+from tests.conftest import ORDERS, RECEIPTS, api_url, later, load_payload
+from tests.pages import body, htmx_headers
+
+pytestmark = pytest.mark.django_db
+
+# Django masks the CSRF token differently in every response, and every response has its own CSP
+# nonce: compare pages without them.
+MASKED_TOKEN = re.compile(r"[A-Za-z0-9]{64}")
+NONCE = re.compile(r'nonce="[^"]+"')
+
+
+def normalised(response) -> str:
+    return NONCE.sub("NONCE", MASKED_TOKEN.sub("TOKEN", body(response)))
+
+
+@pytest.fixture
+def main_renders(monkeypatch):
+    """How many times the main block was rendered rather than served from the fragment cache."""
+    rendered: list[str] = []
+    real = fragments.render_to_string
+
+    def counting(template, *args, **kwargs):
+        if template != "includes/nav.html":  # the header's navigation: tests of its own below
+            rendered.append(template)
+        return real(template, *args, **kwargs)
+
+    monkeypatch.setattr(fragments, "render_to_string", counting)
+    return rendered
+
+
+@pytest.mark.parametrize("username", ["support", "manager", "admin"])
+@pytest.mark.parametrize("order_id", sorted(ORDERS))
+def test_a_hit_is_the_page_a_fresh_render_gives(api, client_for, username, order_id, main_renders):
+    client = client_for(username)
+    client.get(f"/orders/{order_id}/")  # fetched live: says so, a block of its own
+    first = client.get(f"/orders/{order_id}/")  # served from the shared cache
+    hit = client.get(f"/orders/{order_id}/")
+    assert len(main_renders) == 2  # the third page did not render the block again
+
+    fragments.clear()  # nothing kept: this page renders afresh
+    fresh = client.get(f"/orders/{order_id}/")
+
+    assert first.status_code == hit.status_code == fresh.status_code == 200
+    assert len(main_renders) == 3
+    assert normalised(hit) == normalised(first) == normalised(fresh)
+
+
+def test_roles_do_not_share_a_rendered_block(api, client_for):
+    """A manager's rendered block (refresh, reveal) is never what support receives."""
+    manager_page = body(client_for("manager").get("/orders/4101/"))
+    support_page = body(client_for("support").get("/orders/4101/"))
+
+    assert "/orders/4101/refresh/" in manager_page
+    assert "/orders/4101/refresh/" not in support_page
+    assert "/orders/4101/customer/reveal/" in manager_page
+    assert "/orders/4101/customer/reveal/" not in support_page
+    assert "+994 50 *** ** 67" in support_page
+
+
+def test_each_language_gets_its_own_block(api, client_for):
+    client = client_for("manager")
+    english = body(client.get("/orders/4103/"))
+    azerbaijani = body(client.get("/orders/4103/", headers={"accept-language": "az"}))
+
+    assert "Customer" in english
+    assert "Müştəri" in azerbaijani
+    assert "Müştəri" not in english
+
+
+def test_the_cached_block_carries_no_nonce(api, client_for):
+    """A CSP nonce is per response: one inside a cached block would be a stale nonce (blocked)."""
+    client_for("manager").get("/orders/4103/")
+
+    assert fragments._entries
+    assert not any("nonce" in html for html in fragments._entries.values())
+
+
+def test_the_csrf_token_in_a_cached_block_is_the_requests_own(api, client_for):
+    """Two users, one cached block: each posts the reveal form with the token their page gave them."""
+    for _ in range(2):  # the second user's page is a cache hit
+        client = client_for("manager", enforce_csrf_checks=True)
+        page = body(client.get("/orders/4101/"))
+        assert fragments.CSRF_PLACEHOLDER not in page
+        form = page.split('action="/orders/4101/customer/reveal/"', 1)[1]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+
+        reveal = client.post("/orders/4101/customer/reveal/", {"csrfmiddlewaretoken": token})
+
+        assert reveal.status_code == 200
+        assert "+994503214567" in body(reveal)
+
+
+def test_a_refresh_shows_what_it_fetched(api, client_for):
+    client = client_for("manager")
+    assert "Delivered" in body(client.get("/orders/4103/"))
+    changed = copy.deepcopy(load_payload(ORDERS[4103]))
+    changed["data"]["payload"]["customer"]["name"] = "Renamed After Refresh"
+    api.replace(responses.GET, api_url("orders/4103"), json=changed)
+
+    client.post("/orders/4103/refresh/", headers=htmx_headers(4103))
+    page = body(client.get("/orders/4103/"))
+
+    assert "Renamed After Refresh" in page
+
+
+def test_relative_times_move_on_with_the_minute(api, client_for, main_renders):
+    client = client_for("manager")
+    client.get("/orders/4101/")
+    client.get("/orders/4101/")
+    client.get("/orders/4101/")
+    assert len(main_renders) == 2  # live, then cached (twice: one render)
+    with later(120):
+        client.get("/orders/4101/")
+
+    assert len(main_renders) == 3
+
+
+# --- The receipt slot (htmx) -----------------------------------------------------------------
+
+
+def receipt_slot(client, order_id: int):
+    return client.get(f"/orders/{order_id}/receipt/", headers=htmx_headers(order_id))
+
+
+@pytest.mark.parametrize("username", ["support", "manager", "admin"])
+@pytest.mark.parametrize("order_id", sorted(ORDERS))
+def test_a_receipt_slot_hit_is_the_slot_a_fresh_render_gives(api, client_for, username, order_id, main_renders):
+    client = client_for(username)
+    client.get(f"/orders/{order_id}/")  # the page fills the order's cache entry
+    receipt_slot(client, order_id)  # the receipt fetched live: says so
+    first = receipt_slot(client, order_id)
+    renders = len(main_renders)
+    hit = receipt_slot(client, order_id)
+    assert len(main_renders) == renders  # served from the fragment cache
+
+    fragments.clear()
+    fresh = receipt_slot(client, order_id)
+
+    assert len(main_renders) == renders + 1
+    assert first.status_code == hit.status_code == fresh.status_code == 200
+    assert normalised(hit) == normalised(first) == normalised(fresh)
+
+
+def test_roles_do_not_share_a_receipt_slot(api, client_for):
+    """A manager's slot (payment lines, printing) is never what support receives."""
+    manager = client_for("manager")
+    manager.get("/orders/4103/")
+    receipt_slot(manager, 4103)  # fetched live
+    manager_slot = body(receipt_slot(manager, 4103))  # from the cache, as support's will be
+    support = client_for("support")
+    support.get("/orders/4103/")
+    support_slot = body(receipt_slot(support, 4103))
+
+    assert "/orders/4103/receipt/print/" in manager_slot
+    assert "/orders/4103/receipt/print/" not in support_slot
+    assert "Receipt lines, payment details and printing are for managers." in support_slot
+
+
+def test_a_refreshed_receipt_shows_in_the_slot(api, client_for):
+    client = client_for("manager")
+    client.get("/orders/4103/")
+    receipt_slot(client, 4103)
+    assert "Kart" in body(receipt_slot(client, 4103))  # kept rendered
+    changed = copy.deepcopy(load_payload(RECEIPTS[20855]))
+    for payment in changed["data"]["payment_methods"]:
+        payment["name"] = "Renamed Method"
+    api.replace(responses.GET, api_url("receipts/20855"), json=changed)
+
+    client.post("/orders/4103/refresh/", headers=htmx_headers(4103))
+    slot = body(receipt_slot(client, 4103))
+
+    assert "Renamed Method" in slot
+    assert "Kart" not in slot
+
+
+def test_the_cache_is_bounded(api, client_for, monkeypatch):
+    monkeypatch.setattr(fragments, "MAX_ENTRIES", 2)
+    client = client_for("admin")
+    for order_id in sorted(ORDERS):
+        client.get(f"/orders/{order_id}/")
+
+    assert len(fragments._entries) == 2
+
+
+# --- The header's navigation (console/templatetags/console_nav.py) --------------------------------
+
+
+@pytest.fixture
+def nav_renders(monkeypatch):
+    """How many times the header's navigation was rendered rather than served from the cache."""
+    rendered: list[str] = []
+    real = fragments.render_to_string
+
+    def counting(template, *args, **kwargs):
+        if template == "includes/nav.html":
+            rendered.append(template)
+        return real(template, *args, **kwargs)
+
+    monkeypatch.setattr(fragments, "render_to_string", counting)
+    return rendered
+
+
+def nav_of(response) -> str:
+    return re.search(r'<nav class="nav" id="main-nav".*?</nav>', body(response), re.S).group(0)
+
+
+def next_fields(response) -> list[str]:
+    return re.findall(r'name="next" value="([^"]*)"', nav_of(response))
+
+
+def test_one_rendered_navigation_serves_every_page_with_its_own_path(api, client_for, nav_renders):
+    client = client_for("manager")
+
+    order = client.get("/orders/4103/")
+    lookup = client.get("/orders/lookup/")
+    fragments.clear()
+    fresh = client.get("/orders/lookup/")
+
+    assert len(nav_renders) == 2  # the lookup page reused the order page's navigation
+    assert next_fields(order) == ["/orders/4103/", "/orders/4103/"]  # language, colour scheme
+    assert next_fields(lookup) == ["/orders/lookup/", "/orders/lookup/"]
+    assert normalised(lookup) == normalised(fresh)
+
+
+def test_the_path_in_a_cached_navigation_is_escaped(api, client_for):
+    """The page to come back to is the request's, put in after the cache: still escaped."""
+    client = client_for("manager")
+    client.get("/orders/lookup/")
+
+    # A query string as a browser may send it, raw: quotes and brackets unencoded.
+    hostile = client.get('/orders/lookup/?order_id=1&x="><script>alert(1)</script>')
+    markup = hostile.content.decode()  # as sent: entities not decoded
+
+    assert "<script>alert(1)</script>" not in markup
+    assert (
+        re.findall(r'name="next" value="([^"]*)"', markup)
+        == ["/orders/lookup/?order_id=1&amp;x=%22%3E%3Cscript%3Ealert(1)%3C/script%3E"] * 2
+    )
+
+
+def test_roles_do_not_share_a_navigation(api, client_for):
+    manager = nav_of(client_for("manager").get("/orders/4103/"))
+    support = nav_of(client_for("support").get("/orders/4103/"))
+    admin = nav_of(client_for("admin").get("/orders/4103/"))
+
+    assert "/audit/" in manager and "/audit/" not in support
+    assert "/admin/" in admin and "/admin/" not in manager
+    assert ">manager<" in manager and ">support<" in support
+
+
+def test_the_csrf_token_in_a_cached_navigation_is_the_requests_own(api, client_for):
+    client = client_for("manager")
+    client.get("/orders/4103/")
+
+    page = client.get("/orders/4103/")
+    tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', nav_of(page)))
+
+    assert fragments.CSRF_PLACEHOLDER not in body(page)
+    assert len(tokens) == 1  # one masked token per response, Django's own
+    assert client.post("/preferences/theme/", {"theme": "dark", "csrfmiddlewaretoken": tokens.pop()}).status_code in (
+        302,
+        303,
+    )
+
+
+def test_a_new_colour_scheme_or_language_renders_a_new_navigation(api, client_for, users):
+    client = client_for("manager")
+    client.get("/orders/4103/")
+
+    client.post("/preferences/theme/", {"theme": "dark", "next": "/orders/4103/"})
+    dark = nav_of(client.get("/orders/4103/"))
+    client.post("/language/", {"language": "az", "next": "/orders/4103/"})
+    azerbaijani = nav_of(client.get("/orders/4103/"))
+
+    assert 'value="dark" aria-pressed="true"' in dark
+    assert "Çıxış" in azerbaijani and 'value="dark" aria-pressed="true"' in azerbaijani
+
+
+def test_a_withdrawn_permission_leaves_the_navigation_at_once(api, client_for, users):
+    client = client_for("manager")
+    assert "/audit/" in nav_of(client.get("/orders/4103/"))
+
+    users["manager"].groups.clear()  # the role taken away: the permission cache is invalidated
+    page = client.get("/orders/4103/")
+
+    assert page.status_code == 403
+    assert "/audit/" not in nav_of(page) and "/orders/receipts/" not in nav_of(page)

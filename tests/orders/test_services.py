@@ -1,0 +1,201 @@
+"""Order services: orders and receipts with catalogue names, freshness ages by state, venue
+scope, refresh. Clopos mocked with `responses`; the cache underneath is clopos.store's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+import responses
+from django.conf import settings
+from django.core.cache import cache
+
+from clopos import keys
+from clopos.errors import (
+    CloposNotFoundError,
+)
+from orders import services
+from tests.conftest import api_url, calls, later, load_payload, paths, serve_order
+
+# The cache is Django's DatabaseCache; the marker also makes the conftest's cache.clear() safe.
+pytestmark = pytest.mark.django_db
+
+
+# --- order_get: cold, names ---------------------------------------------------------------------
+
+
+def test_cold_order_get_fetches_order_and_catalogue_names(catalogue_api):
+    serve_order(catalogue_api, 4106)
+
+    detail = services.order_get(order_id=4106)
+
+    # The product is looked up only for the line the order could not name (product == [] quirk).
+    assert Counter(paths(catalogue_api)) == Counter(["auth", "orders/4106", "venues", "sale-types", "products/1402"])
+    assert detail.order.id == 4106
+    assert detail.venue_name == "Köhnə Şəhər — Nərimanov"
+    assert detail.sale_type_name == "Özü aparır"
+    named, ayran = detail.order.lines
+    assert named.name == "Lülə kabab (quzu)"
+    assert (named.modifiers[0].name, named.modifiers[0].price) == ("Acı bibər", Decimal("0"))
+    assert ayran.name == "Ayran 0.3 L"
+    assert detail.order.lines_total == Decimal("11")
+    assert detail.freshness.source == "live"
+    assert detail.freshness.error is None
+    assert detail.freshness.is_stale is False
+    assert detail.freshness.fetched_at.tzinfo is not None
+    assert abs(detail.freshness.fetched_at - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=5)
+
+
+def test_named_lines_need_no_product_lookup(catalogue_api):
+    serve_order(catalogue_api, 4103)
+
+    detail = services.order_get(order_id=4103)
+
+    assert Counter(paths(catalogue_api)) == Counter(["auth", "orders/4103", "venues", "sale-types"])
+    assert detail.sale_type_name == "Çatdırılma"
+    assert [line.name for line in detail.order.lines] == ["Piti", "Göyərti qutabı", "Çay dəsti (mürəbbə ilə)"]
+
+
+def test_modifier_names_and_prices_come_from_the_catalogue(catalogue_api):
+    serve_order(catalogue_api, 4102)
+    catalogue_api.get(api_url("products/1520"), status=404, json=load_payload("error_404_order_not_found.json"))
+
+    detail = services.order_get(order_id=4102)
+
+    kebab, qutab, ayran = detail.order.lines
+    assert [(m.modificator_id, m.name, m.price) for m in kebab.modifiers] == [
+        (3201, "Sumaxlı soğan", Decimal("0.5")),
+        (3202, "Əlavə lavaş", Decimal("0.8")),
+    ]
+    assert kebab.total == Decimal("20.6")
+    assert qutab.modifiers[0].name is None  # product 1520 unknown: shown by id, the page still works
+    assert qutab.total is None
+    assert calls(catalogue_api, "products/1702") == 0  # a named line without modifiers is not looked up
+
+
+def test_catalogue_failure_still_returns_the_order(catalogue_api):
+    catalogue_api.replace(responses.GET, api_url("venues"), status=500, json=load_payload("error_500_internal.json"))
+    serve_order(catalogue_api, 4103)
+
+    detail = services.order_get(order_id=4103)
+
+    assert detail.order.id == 4103
+    assert detail.venue_name is None
+    assert detail.sale_type_name == "Çatdırılma"
+    assert cache.get(keys.venues_key()) is None  # the failure is not cached...
+    services.order_get(order_id=4103)
+    assert calls(catalogue_api, "venues") == 2  # ...so the next page view asks again
+    assert calls(catalogue_api, "sale-types") == 1
+
+
+def test_unknown_order_is_not_found(catalogue_api):
+    serve_order(catalogue_api, 999999, status=404, json=load_payload("error_404_order_not_found.json"))
+
+    with pytest.raises(CloposNotFoundError):
+        services.order_get(order_id=999999)
+
+
+# --- Ages by state ----------------------------------------------------------------------------
+
+
+def test_final_order_is_kept_longer(catalogue_api, background_tasks):
+    assert settings.CLOPOS_TTL_ORDER_FINAL > settings.CLOPOS_STALE_ORDER_ACTIVE + 1
+    serve_order(catalogue_api, 4103)
+    services.order_get(order_id=4103)
+
+    with later(settings.CLOPOS_STALE_ORDER_ACTIVE + 1):
+        assert services.order_get(order_id=4103).freshness.source == "cached"
+    assert calls(catalogue_api, "orders/4103") == 1
+
+    with later(settings.CLOPOS_TTL_ORDER_FINAL + 1):
+        assert services.order_get(order_id=4103).freshness.source == "revalidating"
+    # That refresh never runs here; drop its lock as time would (Redis does not follow time_machine).
+    background_tasks.clear()
+    cache.delete(keys.lock_key(keys.order_key(4103)))
+    with later(settings.CLOPOS_STALE_ORDER_FINAL + 1):
+        assert services.order_get(order_id=4103).freshness.source == "live"
+    assert calls(catalogue_api, "orders/4103") == 2
+
+
+# --- Scope ------------------------------------------------------------------------------------
+
+
+def test_order_outside_the_users_venues_is_not_found(catalogue_api):
+    serve_order(catalogue_api, 4102)
+
+    with pytest.raises(CloposNotFoundError):
+        services.order_get(order_id=4102, venue_ids={1})
+    with pytest.raises(CloposNotFoundError):
+        services.order_receipt_get(order_id=4102, venue_ids={1})
+
+    assert services.order_get(order_id=4102, venue_ids={1, 3}).order.id == 4102
+    assert calls(catalogue_api, "orders/4102") == 1
+    assert calls(catalogue_api, "receipts/20871") == 0
+
+
+# --- order_receipt_get ------------------------------------------------------------------------
+
+
+def test_no_receipt_yet_is_none(catalogue_api):
+    serve_order(catalogue_api, 4101)
+
+    assert services.order_receipt_get(order_id=4101) is None
+
+    assert not [p for p in paths(catalogue_api) if p.startswith("receipts/")]
+
+
+def test_receipt_is_loaded_and_cached(catalogue_api):
+    serve_order(catalogue_api, 4103)
+    catalogue_api.get(
+        api_url("receipts/20855"), json=load_payload("receipt_20855_closed_split_payment_for_order_4103.json")
+    )
+
+    detail = services.order_receipt_get(order_id=4103)
+
+    assert detail.receipt.id == 20855
+    assert detail.receipt.is_closed
+    assert [p.amount for p in detail.receipt.payments] == [Decimal("20"), Decimal("18.2")]
+    assert detail.receipt.closed_at == dt.datetime(2026, 3, 14, 11, 32, 15, tzinfo=dt.UTC)
+    assert detail.freshness.source == "live"
+    calls_after_first = len(catalogue_api.calls)
+
+    again = services.order_receipt_get(order_id=4103, venue_ids={3})
+
+    assert len(catalogue_api.calls) == calls_after_first
+    assert again.freshness.source == "cached"
+    assert again.receipt == detail.receipt
+
+
+def test_open_receipt_is_refetched_sooner_than_a_closed_one(catalogue_api):
+    serve_order(catalogue_api, 4102)
+    catalogue_api.get(api_url("receipts/20871"), json=load_payload("receipt_20871_open_for_order_4102.json"))
+    serve_order(catalogue_api, 4103)
+    catalogue_api.get(
+        api_url("receipts/20855"), json=load_payload("receipt_20855_closed_split_payment_for_order_4103.json")
+    )
+    services.order_receipt_get(order_id=4102)
+    services.order_receipt_get(order_id=4103)
+
+    with later(max(settings.CLOPOS_TTL_RECEIPT_OPEN, settings.CLOPOS_TTL_ORDER_FINAL) + 1):
+        services.order_receipt_get(order_id=4102)
+        services.order_receipt_get(order_id=4103)
+
+    assert settings.CLOPOS_TTL_RECEIPT_CLOSED > settings.CLOPOS_TTL_ORDER_FINAL + 1
+    assert calls(catalogue_api, "receipts/20871") == 2
+    assert calls(catalogue_api, "receipts/20855") == 1
+
+
+def test_order_refresh_bypasses_a_fresh_cache(catalogue_api):
+    serve_order(catalogue_api, 4103)
+    catalogue_api.get(
+        api_url("receipts/20855"), json=load_payload("receipt_20855_closed_split_payment_for_order_4103.json")
+    )
+    services.order_receipt_get(order_id=4103)
+
+    detail = services.order_refresh(order_id=4103)
+
+    assert detail.freshness.source == "live"
+    assert calls(catalogue_api, "orders/4103") == 2
+    assert calls(catalogue_api, "receipts/20855") == 2
