@@ -25,7 +25,7 @@ from console.http import ConsoleRequest
 from orders import receipts
 from orders.forms import ReceiptListForm, receipt_id_from_url
 from orders.selectors import MAX_RANGE_DAYS
-from orders.views.common import error_message, export_links, record_error_page
+from orders.views.common import error_message, export_links, freshness_key, record_error_page
 from orders.views.lists import common_filter_options, list_response, paging_context
 
 LIST_TEMPLATE = "orders/receipt_list.html"
@@ -167,7 +167,30 @@ def receipt_list(request: ConsoleRequest) -> HttpResponse:
         # Nothing is asked of Clopos for a query we cannot read.
         return list_response(request, _list_context(request, form), status=400, template=LIST_TEMPLATE)
     result = receipts.receipt_list_get(filters=form.filters(), venue_scope=request.venue_scope)
-    return list_response(request, _list_context(request, form, result), template=LIST_TEMPLATE)
+    context = _list_context(request, form, result)
+    return list_response(request, context, template=LIST_TEMPLATE, cache_key=_list_key(request, result, context))
+
+
+def _list_key(request: ConsoleRequest, result: receipts.ReceiptList, context: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything the receipts list's form and results show, as the orders list's key says
+    (`orders.views.lists._list_key`): the filters as typed, the user's venues, what they may do
+    and see (refresh, payments), the plan, the cached page (which fetch, served how: the page's
+    counts come with it), the catalogue's names and the rows; language, time zone and minute are
+    added by the fragment cache."""
+    plan, scope = result.plan, request.venue_scope
+    return (
+        request.GET.urlencode(),
+        tuple(sorted(scope)) if scope is not None else None,
+        request.user.has_perm(perms.REFRESH_ORDER),
+        context["show_payments"],
+        (plan.first_day, plan.last_day, plan.today, plan.venues),
+        freshness_key(result.freshness),
+        tuple(sorted(result.venue_names.items())),
+        result.sale_types,
+        result.payment_methods,
+        context["rows_key"],
+        context["auto_refresh"],
+    )
 
 
 @require_POST

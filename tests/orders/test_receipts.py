@@ -364,6 +364,83 @@ def test_kept_receipt_rows_never_show_payments_to_a_role_without_them(api, clien
     assert "Kart 20.00" not in text_of(supports.content)
 
 
+# --- The whole receipts list (form and results) kept rendered per process ----------------------
+
+MASKED_TOKEN = re.compile(r"[A-Za-z0-9]{64}")
+NONCE = re.compile(r'nonce="[^"]+"')
+
+
+def normalised_page(response) -> str:
+    """A page without what differs in every response: the masked CSRF token and the CSP nonce."""
+    return NONCE.sub("NONCE", MASKED_TOKEN.sub("TOKEN", response.content.decode()))
+
+
+@pytest.fixture
+def list_renders(monkeypatch):
+    from console import fragments
+
+    rendered: list[str] = []
+    real = fragments.render_to_string
+
+    def counting(template, *args, **kwargs):
+        if template.startswith("orders/receipt_list.html"):
+            rendered.append(template)
+        return real(template, *args, **kwargs)
+
+    monkeypatch.setattr(fragments, "render_to_string", counting)
+    return rendered
+
+
+@pytest.mark.parametrize("username", ["manager", "support"])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_kept_receipts_list_is_the_list_a_fresh_render_gives(api, client_for, list_renders, username, htmx):
+    from console import fragments
+
+    client = client_for(username)
+    headers = {"HX-Request": "true", "HX-Target": "results"} if htmx else {}
+    query = {"day": "2026-03-14", "status": ["open", "closed"]}
+    client.get("/receipts/", query, headers=headers)  # fetched live: says so, a rendering of its own
+    first = client.get("/receipts/", query, headers=headers)
+    hit = client.get("/receipts/", query, headers=headers)
+    assert len(list_renders) == 2  # the third page did not render the list again
+
+    fragments.clear()
+    fresh = client.get("/receipts/", query, headers=headers)
+
+    assert len(list_renders) == 3
+    assert first.status_code == hit.status_code == fresh.status_code == 200
+    assert normalised_page(hit) == normalised_page(first) == normalised_page(fresh)
+    assert row_ids(hit) != []
+
+
+def test_a_kept_receipts_list_never_gives_one_users_rights_to_another(api, client_for):
+    """A manager's list (payments, the refresh button) rendered and kept first; a support user of
+    the same venue asking the same URL gets their own, without either."""
+    manager = Client()
+    manager.force_login(
+        staff_user_upsert(username="manager3", role="manager", password=PASSWORD, venue_ids=[3], all_venues=False)
+    )
+    for _ in range(2):  # live, then from the cache, as support's will be
+        managers = text_of(manager.get("/receipts/", {"day": "2026-03-14"}).content)
+    supports = text_of(client_for("support").get("/receipts/", {"day": "2026-03-14"}).content)
+
+    assert "Refresh from Clopos" in managers and "Kart 20.00" in managers
+    assert "Refresh from Clopos" not in supports and "Kart 20.00" not in supports
+
+
+def test_a_kept_receipts_list_shows_what_a_refresh_fetched(api, client_for):
+    client = client_for("manager")
+    assert "20855" in text_of(client.get("/receipts/", {"day": "2026-03-14"}).content)
+    body = receipts_body()
+    next(r for r in body["data"] if r["id"] == 20855)["total"] = 99.5
+    api.replace(responses.GET, api_url("receipts"), json=body)
+
+    client.post("/receipts/refresh/?day=2026-03-14")
+    page = text_of(client.get("/receipts/", {"day": "2026-03-14"}).content)
+
+    assert "99.50" in page
+
+
 def test_an_htmx_request_gets_the_results_alone(api, client_for):
     response = client_for("support").get("/receipts/", {"day": "2026-03-14"}, headers=htmx_headers("/receipts/"))
 
