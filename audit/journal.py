@@ -45,17 +45,25 @@ CLAIM_SECONDS = 30  # a drainer that holds rows longer than this is presumed dea
 BATCH = 500
 
 
+class JournalRetired(Exception):
+    """The journal's owner removed its file (`retire`): nothing is left to drain."""
+
+
 class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self, *, create: bool = True) -> sqlite3.Connection:
         # One connection per thread and per process (a forked worker opens its own), and per file:
         # a file removed by its retiring worker and made again under the same name (a reused pid)
-        # is a new file, which a connection to the old one would never see.
+        # is a new file, which a connection to the old one would never see. Only the owner
+        # creates its file (`create`): a drainer that connected to a file its owner had just
+        # retired would make it again, left behind for ever.
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         inode = _inode(self.path)
+        if not create and inode is None:
+            raise JournalRetired(self.path)
         if connection is None or getattr(self._local, "pid", None) != os.getpid() or self._local.inode != inode:
             if connection is not None:
                 connection.close()
@@ -89,15 +97,20 @@ class Journal:
     def drain(self, limit: int = BATCH) -> int:
         """Move up to `limit` committed rows to the audit table; returns how many were moved."""
         if not self.path.exists():
-            return 0  # retired (removed) since it was listed: connecting would make it again
-        connection = self._connection()
+            return 0  # retired (removed) since it was listed
         claim, now = uuid.uuid4().hex, time.time()
-        with one_writer_at_a_time(self.path):  # the writes queue with the pages' appends
-            connection.execute(
-                "UPDATE pending SET claimed_by = ?, claimed_at = ? WHERE id IN (SELECT id FROM pending "
-                "WHERE claimed_at IS NULL OR claimed_at < ? ORDER BY id LIMIT ?)",
-                (claim, now, now - CLAIM_SECONDS, limit),
-            )
+        try:
+            # The writes queue with the pages' appends. The owner retires its file under the same
+            # lock, so inside it the file either is there or is gone for good (JournalRetired).
+            with one_writer_at_a_time(self.path, create=False):
+                connection = self._connection(create=False)
+                connection.execute(
+                    "UPDATE pending SET claimed_by = ?, claimed_at = ? WHERE id IN (SELECT id FROM pending "
+                    "WHERE claimed_at IS NULL OR claimed_at < ? ORDER BY id LIMIT ?)",
+                    (claim, now, now - CLAIM_SECONDS, limit),
+                )
+        except JournalRetired:
+            return 0  # retired (removed) since it was listed
         claimed = connection.execute("SELECT uuid, row FROM pending WHERE claimed_by = ?", (claim,)).fetchall()
         if not claimed:
             return 0
@@ -120,7 +133,7 @@ _writer_locks_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def one_writer_at_a_time(database: Path) -> Iterator[None]:
+def one_writer_at_a_time(database: Path, *, create: bool = True) -> Iterator[None]:
     """Queue this instance's writers of one SQLite file: threads on a lock, processes on an flock
     of a file beside it. Left to itself, SQLite makes a writer that finds the file locked poll,
     sleeping 1, 2, 5 ... 100 ms between tries, and under a page flood some writers lose for a
@@ -129,8 +142,9 @@ def one_writer_at_a_time(database: Path) -> Iterator[None]:
     key = (os.getpid(), database)
     with _writer_locks_lock:
         if key not in _writer_locks:  # per process: a forked worker opens its own lock file
-            database.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(f"{database}.writer-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            if create:
+                database.parent.mkdir(parents=True, exist_ok=True)
+            fd = _open_writer_lock(database, create=create)
             _writer_locks[key] = (threading.Lock(), fd)
         thread_lock, fd = _writer_locks[key]
     with thread_lock:  # one flock per open file: the threads of a process queue here first
@@ -139,6 +153,19 @@ def one_writer_at_a_time(database: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _open_writer_lock(database: Path, *, create: bool) -> int:
+    """The lock file beside `database`. Without `create` (a drainer of any worker's journal) it is
+    opened, not made: `retire` removes a journal before its lock file, so a missing lock file
+    with the journal still there is only the shared file of older versions, which never had one."""
+    lock = f"{database}.writer-lock"
+    try:
+        return os.open(lock, os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0), 0o600)
+    except FileNotFoundError:
+        if not database.exists():
+            raise JournalRetired(database) from None
+        return os.open(lock, os.O_RDWR | os.O_CLOEXEC | os.O_CREAT, 0o600)
 
 
 def _as_row(entry: AuditEntry) -> dict[str, Any]:

@@ -202,6 +202,36 @@ def test_a_file_made_again_under_the_same_name_is_drained(journal_dir, monkeypat
     assert sorted(AuditEntry.objects.values_list("order_id", flat=True)) == [31, 32]
 
 
+def test_a_drainer_never_makes_again_a_file_retired_while_it_looked(journal_dir, monkeypatch):
+    """The race a full run met: worker 502's drainer lists worker 501's file and sees it there;
+    then 501 retires it (rows moved, files removed); 502's drain must not make the journal or its
+    lock file again (a file that nobody would ever remove)."""
+    own = as_worker(monkeypatch, 501)
+    own.append([entry(41)])
+    drainers_view = journal_module.journals()[0]
+    real_exists = Path.exists
+    retired: list[bool] = []
+
+    def retired_right_after_looking(path, *args, **kwargs):
+        seen = real_exists(path, *args, **kwargs)
+        if path == own.path and seen and not retired:
+            retired.append(True)
+            monkeypatch.setattr(journal_module.os, "getpid", lambda: 501)
+            journal_module.retire()
+            monkeypatch.setattr(journal_module.os, "getpid", lambda: 502)  # another process
+        return seen
+
+    monkeypatch.setattr(journal_module.os, "getpid", lambda: 502)
+    monkeypatch.setattr(Path, "exists", retired_right_after_looking)
+
+    assert drainers_view.drain() == 0
+    monkeypatch.undo()
+
+    assert retired == [True]
+    assert sorted(p.name for p in journal_dir.iterdir() if p.name.startswith("audit-journal-501")) == []
+    assert list(AuditEntry.objects.values_list("order_id", flat=True)) == [41]
+
+
 def _append_from_threads(path: str, threads: int, rows: int, base: int) -> int:
     """In one process: `threads` threads append `rows` rows each to the journal at `path`, with
     SQLite told not to wait at all for a lock; returns how many appends failed."""
