@@ -14,7 +14,9 @@ Each scenario gets `wrk -t2 -c32 -d{BENCH_SECONDS}s --latency` after a 2 s warm-
 interleaved rounds. A response is checked to be the real page before each run, and no ratio is
 printed for a run with non-2xx answers or socket errors. Then, per profile: the cold order page's
 overhead over the sandbox's own latency, 64 concurrent cold views of one order (upstream calls),
-start-up time and worker memory; and the in-process cost of the audit write.
+start-up time and worker memory; and, one request at a time as the cold overhead is measured, C
+and the warm order page (on this machine one request alone takes several times its share of a
+loaded second: the cold overhead's floor).
 
 It is a benchmark, not a test: `make test` times nothing.
 """
@@ -248,6 +250,19 @@ class AppUnderTest:
             self.app.stop()
 
 
+def sequential_p50(url: str, cookie: str, count: int = 100) -> float:
+    """One client, one request at a time (keep-alive): the latency of a page on an idle machine,
+    in ms. The cold overhead is measured this way, so C measured this way is its yardstick."""
+    session = requests.Session()
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = session.get(url, headers={"Cookie": cookie}, timeout=30, allow_redirects=False)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
+    return statistics.median(times) * 1000
+
+
 def sandbox_token(sandbox) -> str:
     answer = requests.post(
         f"{sandbox.base_url}/v2/auth",
@@ -311,6 +326,10 @@ def main() -> None:
             for i, (name, app) in enumerate(apps.items())
         }
         flight = {name: app.single_flight(5200 + i) for i, (name, app) in enumerate(apps.items())}
+        c = references["C"]
+        sequential = {"C": sequential_p50(f"{c.base_url}/authed", c.cookie)} | {
+            name: sequential_p50(f"{app.app.base_url}/orders/4103/", app.cookie) for name, app in apps.items()
+        }
     finally:
         for app in apps.values():
             app.stop()
@@ -345,6 +364,10 @@ def main() -> None:
             f"start-up {app.startup:.2f} s; worker RSS " + ", ".join(f"{m:.0f}" for m in app.memory) + " MB; "
             f"cold list page: {app.cold_list_calls} (asserted: one list call; warm: none)"
         )
+    print(
+        "\nOne request at a time (the cold overhead's conditions), p50: C "
+        f"{sequential['C']:.1f} ms; " + "; ".join(f"{name} warm order 4103 {sequential[name]:.1f} ms" for name in apps)
+    )
 
 
 if __name__ == "__main__":
