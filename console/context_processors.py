@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from console.access import has_console_access
+from console.csrf import request_token
 
 THEMES = {"light", "dark"}
 
@@ -19,9 +20,12 @@ def theme_of(user: User | AnonymousUser) -> str:
 
 
 def console(request: HttpRequest) -> dict[str, SimpleLazyObject[Any]]:
-    """`console_access`: whether to offer the order lookup; `theme`: the user's colour scheme
-    (each evaluated only if a template asks)."""
+    """`console_access`: whether to offer the order lookup; `theme`: the user's colour scheme;
+    `csrf_token`: Django's, masked once per request (console/csrf.py) instead of once per render
+    (this processor runs after Django's built-in one, so its value wins). Each is evaluated only
+    if a template asks."""
     return {
         "console_access": SimpleLazyObject(lambda: has_console_access(request.user)),
         "theme": SimpleLazyObject(lambda: theme_of(request.user)),
+        "csrf_token": SimpleLazyObject(lambda: request_token(request)),
     }

@@ -22,13 +22,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from console.csrf import request_token
 from console.http import ConsoleRequest
 
 MAX_ENTRIES = 256
@@ -75,7 +75,7 @@ def render_cached(request: ConsoleRequest, template: str, context: dict[str, Any
             template, context | {"csrf_token": CSRF_PLACEHOLDER, "next_path": PATH_PLACEHOLDER}, request=request
         ),
     )
-    html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+    html = html.replace(CSRF_PLACEHOLDER, request_token(request))
     return mark_safe(html.replace(PATH_PLACEHOLDER, escape(request.get_full_path())))  # noqa: S308 - our render
 
 
