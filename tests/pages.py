@@ -45,3 +45,30 @@ def nav_of(response) -> str:
     match = re.search(r'<nav class="nav"[^>]*>(.*?)</nav>', response.content.decode(), re.S)
     assert match, "no main navigation"
     return match.group(1)
+
+
+# The masked CSRF token and the CSP nonce: what differs in every response of the same page.
+MASKED_TOKEN = re.compile(r"[A-Za-z0-9]{64}")
+NONCE = re.compile(r'nonce="[^"]+"')
+
+
+def normalised(response) -> str:
+    """A page without what differs in every response: the masked CSRF token and the CSP nonce."""
+    return NONCE.sub("NONCE", MASKED_TOKEN.sub("TOKEN", response.content.decode()))
+
+
+def count_fragment_renders(monkeypatch, template_prefix: str) -> list[str]:
+    """The renders of kept fragments (console/fragments.py) of templates named `template_prefix…`,
+    appended to the returned list as they happen: a fragment served from the cache adds none."""
+    from console import fragments
+
+    rendered: list[str] = []
+    real = fragments.render_to_string
+
+    def counting(template, *args, **kwargs):
+        if template.startswith(template_prefix):
+            rendered.append(template)
+        return real(template, *args, **kwargs)
+
+    monkeypatch.setattr(fragments, "render_to_string", counting)
+    return rendered

@@ -27,6 +27,7 @@ from orders.models import VenueSettings
 from orders.selectors import ListFilters
 from staff.services import staff_user_upsert
 from tests.conftest import api_url, load_payload
+from tests.pages import count_fragment_renders, normalised
 
 # The shared cache is database-backed: the conftest's cache.clear() needs the database first.
 pytestmark = pytest.mark.django_db
@@ -826,29 +827,10 @@ def test_kept_rows_never_cross_scopes_or_filters(api, client_for):
 
 # --- The whole list (form and results) kept rendered per process -------------------------------
 
-MASKED_TOKEN = re.compile(r"[A-Za-z0-9]{64}")
-NONCE = re.compile(r'nonce="[^"]+"')
-
-
-def normalised(response) -> str:
-    """A page without what differs in every response: the masked CSRF token and the CSP nonce."""
-    return NONCE.sub("NONCE", MASKED_TOKEN.sub("TOKEN", response.content.decode()))
-
 
 @pytest.fixture
 def list_renders(monkeypatch):
-    from console import fragments
-
-    rendered: list[str] = []
-    real = fragments.render_to_string
-
-    def counting(template, *args, **kwargs):
-        if template.startswith("orders/order_list.html"):
-            rendered.append(template)
-        return real(template, *args, **kwargs)
-
-    monkeypatch.setattr(fragments, "render_to_string", counting)
-    return rendered
+    return count_fragment_renders(monkeypatch, "orders/order_list.html")
 
 
 @pytest.mark.parametrize("username", ["manager", "support13"])

@@ -26,7 +26,7 @@ from orders.receipts import payment_details_visible
 from staff.services import staff_user_upsert
 from tests.conftest import PASSWORD, UNKNOWN_ORDER, api_url, calls, later, load_payload
 from tests.console.test_access_matrix import normalized
-from tests.pages import htmx_headers, text_of
+from tests.pages import count_fragment_renders, htmx_headers, normalised, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -366,29 +366,10 @@ def test_kept_receipt_rows_never_show_payments_to_a_role_without_them(api, clien
 
 # --- The whole receipts list (form and results) kept rendered per process ----------------------
 
-MASKED_TOKEN = re.compile(r"[A-Za-z0-9]{64}")
-NONCE = re.compile(r'nonce="[^"]+"')
-
-
-def normalised_page(response) -> str:
-    """A page without what differs in every response: the masked CSRF token and the CSP nonce."""
-    return NONCE.sub("NONCE", MASKED_TOKEN.sub("TOKEN", response.content.decode()))
-
 
 @pytest.fixture
 def list_renders(monkeypatch):
-    from console import fragments
-
-    rendered: list[str] = []
-    real = fragments.render_to_string
-
-    def counting(template, *args, **kwargs):
-        if template.startswith("orders/receipt_list.html"):
-            rendered.append(template)
-        return real(template, *args, **kwargs)
-
-    monkeypatch.setattr(fragments, "render_to_string", counting)
-    return rendered
+    return count_fragment_renders(monkeypatch, "orders/receipt_list.html")
 
 
 @pytest.mark.parametrize("username", ["manager", "support"])
@@ -409,7 +390,7 @@ def test_a_kept_receipts_list_is_the_list_a_fresh_render_gives(api, client_for, 
 
     assert len(list_renders) == 3
     assert first.status_code == hit.status_code == fresh.status_code == 200
-    assert normalised_page(hit) == normalised_page(first) == normalised_page(fresh)
+    assert normalised(hit) == normalised(first) == normalised(fresh)
     assert row_ids(hit) != []
 
 
