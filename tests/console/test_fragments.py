@@ -14,18 +14,9 @@ import time_machine
 
 from console import fragments
 from tests.conftest import ORDERS, RECEIPTS, api_url, later, load_payload
-from tests.pages import body, htmx_headers
+from tests.pages import body, htmx_headers, normalised
 
 pytestmark = pytest.mark.django_db
-
-# Django masks the CSRF token differently in every response, and every response has its own CSP
-# nonce: compare pages without them.
-MASKED_TOKEN = re.compile(r"[A-Za-z0-9]{64}")
-NONCE = re.compile(r'nonce="[^"]+"')
-
-
-def normalised(response) -> str:
-    return NONCE.sub("NONCE", MASKED_TOKEN.sub("TOKEN", body(response)))
 
 
 @pytest.fixture(autouse=True)
