@@ -141,7 +141,7 @@ def _receipt(row: OrderRow, labels: dict[str, str]) -> SafeString:
     elif state == "none":
         badge = format_html('<span class="muted">{}</span>', labels["none"])
     else:
-        badge = format_html('<span class="muted">—</span>')
+        badge = format_html('<span class="muted">{}</span>', "—")  # unknown: Clopos did not say
     receipt = row.order.receipt
     if receipt is None or receipt.total is None:
         return badge

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+import responses
 import time_machine
 from django.http import QueryDict
 from django.test import Client
@@ -889,3 +890,14 @@ def test_kept_rows_follow_the_language(api, client_for):
 
     assert 'data-label="Customer"' in english
     assert 'data-label="Müştəri"' in azerbaijani
+
+
+def test_a_row_whose_receipt_clopos_did_not_report_shows_a_dash(api, client_for):
+    """The fixture page as Clopos sent it, without the receipts embedded: the receipt state is
+    unknown, shown as a dash (this row once raised a TypeError, a 500 for the whole list)."""
+    api.replace(responses.GET, api_url("orders"), json=load_payload("orders_list_page1.json"))
+    response = client_for("manager").get("/orders/", {"day": "2026-03-14"})
+
+    assert response.status_code == 200
+    assert row_ids(response) == IN_14_MAR
+    assert response.content.decode().count('<span class="muted">—</span>') == len(IN_14_MAR)
