@@ -11,10 +11,16 @@ outside the fragment.
 
 Per process, bounded (LRU), and entries expire after a minute anyway: no shared cache round trip
 for a hit, nothing to invalidate across workers.
+
+A whole page can be kept too (`render_kept_page`): its key adds the page's chrome (who the user
+is and may do, their colour scheme), and the fragments rendered inside it keep their placeholders
+until the page is filled in once, on the way out. A page with messages to show is never kept.
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import secrets
 import threading
 import time
@@ -22,19 +28,28 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from django.contrib.messages import get_messages
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from console.chrome import chrome_key
 from console.csrf import request_token
 from console.http import ConsoleRequest
+
+logger = logging.getLogger("console")
 
 MAX_ENTRIES = 256
 # Values no page can contain by chance, different in every process.
 CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
 PATH_PLACEHOLDER = f"path-placeholder-{secrets.token_hex(16)}"
+
+# Set while a page is rendered to be kept: fragments inside it keep their placeholders, so no
+# request's own CSRF token or path ends up in a kept page.
+_keeping_page: contextvars.ContextVar[bool] = contextvars.ContextVar("keeping_page", default=False)
 
 _lock = threading.Lock()
 _entries: OrderedDict[Hashable, str] = OrderedDict()
@@ -65,18 +80,46 @@ def cached_markup(key: Hashable | None, build: Callable[[], SafeString]) -> Safe
     return mark_safe(cached_html(key, build))  # noqa: S308 - `build` returns escaped markup
 
 
-def render_cached(request: ConsoleRequest, template: str, context: dict[str, Any], key: Hashable) -> SafeString:
-    """`template` rendered with `context`, or the same HTML from this process's cache (see
-    `cached_html`). Two things in it are this request's own: the CSRF token, and `next_path` (the
-    page to come back to, for the header's forms), so one rendering serves every page."""
-    html = cached_html(
+def _kept_render(request: ConsoleRequest, template: str, context: dict[str, Any], key: Hashable) -> str:
+    """The HTML kept for `key`, with the CSRF and path placeholders still in it."""
+    return cached_html(
         (template, key),
         lambda: render_to_string(
             template, context | {"csrf_token": CSRF_PLACEHOLDER, "next_path": PATH_PLACEHOLDER}, request=request
         ),
     )
+
+
+def _filled(request: ConsoleRequest, html: str) -> SafeString:
     html = html.replace(CSRF_PLACEHOLDER, request_token(request))
     return mark_safe(html.replace(PATH_PLACEHOLDER, escape(request.get_full_path())))  # noqa: S308 - our render
+
+
+def render_cached(request: ConsoleRequest, template: str, context: dict[str, Any], key: Hashable) -> SafeString:
+    """`template` rendered with `context`, or the same HTML from this process's cache (see
+    `cached_html`). Two things in it are this request's own: the CSRF token, and `next_path` (the
+    page to come back to, for the header's forms), so one rendering serves every page."""
+    html = _kept_render(request, template, context, key)
+    if _keeping_page.get():
+        return mark_safe(html)  # noqa: S308 - our render; the kept page around it is filled once
+    return _filled(request, html)
+
+
+def render_kept_page(
+    request: ConsoleRequest, template: str, context: dict[str, Any], key: Hashable, *, status: int = 200
+) -> HttpResponse:
+    """The whole page, kept like a fragment: `key` must capture everything `context` shows; the
+    chrome (user, permissions, colour scheme) is added here, and language, time zone and minute
+    by `cached_html`. Messages waiting to be shown are this request's own: such a page is
+    rendered, shown (which consumes them) and not kept."""
+    if len(get_messages(request)):
+        return HttpResponse(render_to_string(template, context, request=request), status=status)
+    keeping = _keeping_page.set(True)
+    try:
+        html = _kept_render(request, template, context, ("page", status, chrome_key(request), key))
+    finally:
+        _keeping_page.reset(keeping)
+    return HttpResponse(_filled(request, html), status=status)
 
 
 def clear() -> None:

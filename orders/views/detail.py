@@ -157,10 +157,19 @@ def order_lookup(request: ConsoleRequest) -> HttpResponse:
 def order_detail(request: ConsoleRequest, order_id: str) -> HttpResponse:
     detail = _audited_order(request, order_id, load=services.order_get, action=AuditEntry.Action.VIEW_ORDER)
     context = _detail_context(request, detail)
+    main_key = _main_key(request, context)
+    nav = list_nav(request, detail.order.id)
+    # The whole page is kept (console/fragments.py): the main block's key and the list links are
+    # all it shows besides the chrome. On a miss the main block comes from its own kept copy,
+    # which other users with the same rights share; the template calls it only then.
+    context |= {
+        "list_nav": nav,
+        "order_main_html": lambda: fragments.render_cached(request, f"{DETAIL_TEMPLATE}#order-main", context, main_key),
+    }
     with deadline.timed("render"):
-        main = fragments.render_cached(request, f"{DETAIL_TEMPLATE}#order-main", context, _main_key(request, context))
-    context |= {"list_nav": list_nav(request, detail.order.id), "order_main_html": main}
-    return render_page(request, DETAIL_TEMPLATE, context)
+        return fragments.render_kept_page(
+            request, DETAIL_TEMPLATE, context, (main_key, tuple(sorted(nav.items())) if nav else None)
+        )
 
 
 def _main_key(request: ConsoleRequest, context: dict[str, Any]) -> tuple[Any, ...]:

@@ -214,13 +214,18 @@ def list_response(
     An invalid form replaces the whole list (form and results) so its errors show where they are.
     htmx's history restore (back button, `historyCacheSize: 0`) asks for the whole page.
     `template` has the partials `order-list` (form and results) and `results`. With `cache_key`
-    (everything the list shows, `_list_key`), those partials are kept rendered per process
-    (console/fragments.py) and the page takes `order-list` as `order_list_html`."""
+    (everything the list shows, `_list_key`), those partials and the whole page are kept rendered
+    per process (console/fragments.py) and the page takes `order-list` as `order_list_html`."""
     partial = request.htmx and not request.htmx.history_restore_request
     if not partial:
-        if cache_key is not None:
-            context = context | {"order_list_html": _cached(request, f"{template}#order-list", context, cache_key)}
-        response = render_page(request, template, context, status=status)
+        if cache_key is None:
+            response = render_page(request, template, context, status=status)
+        else:
+            # The whole page is kept too: outside `order-list` it shows only fixed text and the
+            # chrome (console/fragments.py). The kept form and results are rendered only on a miss.
+            lazy_list = {"order_list_html": lambda: _cached(request, f"{template}#order-list", context, cache_key)}
+            with deadline.timed("render"):
+                response = fragments.render_kept_page(request, template, context | lazy_list, cache_key, status=status)
     elif status == 400 or request.htmx.target == "order-list":
         # Links that change a filter (the day steps) and invalid filters replace the form too.
         response = _partial(request, f"{template}#order-list", context, status, cache_key)

@@ -1,6 +1,6 @@
-"""The order page's main block and its receipt slot, kept rendered per process
-(console/fragments.py): a hit is the same HTML a fresh render gives, for that role, language and
-moment; the CSRF token is the request's own; a refresh shows what it fetched."""
+"""The order page, its main block and its receipt slot, kept rendered per process
+(console/fragments.py): a hit is the same HTML a fresh render gives, for that user, role,
+language and moment; the CSRF token is the request's own; a refresh shows what it fetched."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ import time
 import pytest
 import responses
 import time_machine
+from django.contrib.messages import constants
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.http import HttpRequest
+from django.test import Client
 
 from console import fragments
-from tests.conftest import ORDERS, RECEIPTS, api_url, later, load_payload
+from tests.conftest import ORDERS, RECEIPTS, api_url, later, load_payload, make_users
 from tests.pages import body, htmx_headers, normalised
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +40,23 @@ def main_renders(monkeypatch):
     real = fragments.render_to_string
 
     def counting(template, *args, **kwargs):
-        if template != "includes/nav.html":  # the header's navigation: tests of its own below
+        # Blocks only: the header's navigation and whole pages have tests of their own below.
+        if "#" in template:
+            rendered.append(template)
+        return real(template, *args, **kwargs)
+
+    monkeypatch.setattr(fragments, "render_to_string", counting)
+    return rendered
+
+
+@pytest.fixture
+def page_renders(monkeypatch):
+    """How many times the whole order page was rendered rather than served as a kept page."""
+    rendered: list[str] = []
+    real = fragments.render_to_string
+
+    def counting(template, *args, **kwargs):
+        if template == "orders/order_detail.html":
             rendered.append(template)
         return real(template, *args, **kwargs)
 
@@ -45,18 +66,20 @@ def main_renders(monkeypatch):
 
 @pytest.mark.parametrize("username", ["support", "manager", "admin"])
 @pytest.mark.parametrize("order_id", sorted(ORDERS))
-def test_a_hit_is_the_page_a_fresh_render_gives(api, client_for, username, order_id, main_renders):
+def test_a_hit_is_the_page_a_fresh_render_gives(api, client_for, username, order_id, main_renders, page_renders):
     client = client_for(username)
     client.get(f"/orders/{order_id}/")  # fetched live: says so, a block of its own
     first = client.get(f"/orders/{order_id}/")  # served from the shared cache
     hit = client.get(f"/orders/{order_id}/")
     assert len(main_renders) == 2  # the third page did not render the block again
+    assert len(page_renders) == 2  # nor the page around it
 
     fragments.clear()  # nothing kept: this page renders afresh
     fresh = client.get(f"/orders/{order_id}/")
 
     assert first.status_code == hit.status_code == fresh.status_code == 200
     assert len(main_renders) == 3
+    assert len(page_renders) == 3
     assert normalised(hit) == normalised(first) == normalised(fresh)
 
 
@@ -103,6 +126,57 @@ def test_the_csrf_token_in_a_cached_block_is_the_requests_own(api, client_for):
 
         assert reveal.status_code == 200
         assert "+994503214567" in body(reveal)
+
+
+def test_a_kept_page_holds_no_requests_token(api, client_for):
+    """The CSRF token is filled in on the way out: no kept page, nor any block in it, holds a
+    token some response carried (the next user would post with it)."""
+    responses_ = [client_for(name).get("/orders/4101/") for name in ("manager", "manager", "admin")]
+    tokens = {token for response in responses_ for token in re.findall(r'value="([A-Za-z0-9]{64})"', body(response))}
+
+    assert len(tokens) == 3  # one per response: the second manager's page was a hit
+    kept = list(fragments._entries.values())
+    assert any(fragments.CSRF_PLACEHOLDER in html and "<html" in html for html in kept)
+    assert not any(token in html for token in tokens for html in kept)
+
+
+def test_users_with_the_same_rights_do_not_share_a_page(api, client_for, users):
+    """The same role, venues and order: the header still names who is signed in."""
+    other_client = Client()
+    other_client.force_login(make_users({"manager-b": ("manager", [], True)})["manager-b"])
+    manager = body(client_for("manager").get("/orders/4103/"))
+    other = body(other_client.get("/orders/4103/"))
+
+    assert '<span class="nav-user">manager</span>' in manager
+    assert '<span class="nav-user">manager-b</span>' in other
+    assert "manager-b" not in manager
+
+
+def test_a_waiting_message_is_shown_once_and_never_kept(api, client_for):
+    """Messages belong to one request: a page that shows one is not kept, and the next view of
+    the same page (kept or not) does not show it again."""
+    client = client_for("manager")
+    client.get("/orders/4103/")  # kept without a message
+    storage = CookieStorage(HttpRequest())
+    client.cookies[storage.cookie_name] = storage._encode([Message(constants.INFO, "Saved <b>for</b> you")])
+
+    with_message = client.get("/orders/4103/").content.decode()  # as sent: entities not decoded
+    after = body(client.get("/orders/4103/"))
+
+    assert "Saved &lt;b&gt;for&lt;/b&gt; you" in with_message
+    assert "Saved" not in after
+    assert not any("Saved" in html for html in fragments._entries.values())
+
+
+def test_the_list_links_are_part_of_a_kept_page(api, client_for):
+    client = client_for("manager")
+    client.get("/orders/", {"day": "2026-03-14"})
+    plain = body(client.get("/orders/4102/"))  # kept without list links
+    from_list = body(client.get("/orders/4102/", {"list": "day=2026-03-14"}))
+    plain_again = body(client.get("/orders/4102/"))
+
+    assert "data-list-back" not in plain and "data-list-back" not in plain_again
+    assert "data-list-back" in from_list
 
 
 def test_a_refresh_shows_what_it_fetched(api, client_for):
