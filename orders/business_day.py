@@ -9,6 +9,7 @@ Pure functions, no Django: the selectors feed them the settings and the override
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,10 +33,12 @@ class Window:
         return isinstance(moment, dt.datetime) and self.start <= moment < self.end
 
 
+@functools.lru_cache(maxsize=1024)
 def window(first: dt.date, cutoff: dt.time, tz: dt.tzinfo, last: dt.date | None = None) -> Window:
     """Business days `first` to `last` (inclusive; `last` defaults to `first`): from `first` at the
     cutoff to the day after `last` at the cutoff, in `tz`. Wall-clock times are resolved in the
-    zone (fold=0), so a day across a DST change is 23 or 25 hours long."""
+    zone (fold=0), so a day across a DST change is 23 or 25 hours long. Kept per process (a list
+    page asks for the same window once per row; a Window is immutable)."""
     last = first if last is None else last
     start = dt.datetime.combine(first, cutoff, tzinfo=tz)
     end = dt.datetime.combine(last + dt.timedelta(days=1), cutoff, tzinfo=tz)

@@ -3,6 +3,7 @@ full value never reaches a browser that is not allowed to see it."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -121,4 +122,11 @@ def customer_contact(customer: Customer, *, reveal: bool) -> CustomerContact:
             phone_uri=phone_uri(customer.phone),
             phone_raw=customer.phone.strip() if customer.phone else None,
         )
-    return CustomerContact(phone=mask_phone(customer.phone), address=mask_address(customer.address), masked=True)
+    return _masked_contact(customer.phone, customer.address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked_contact(phone: str | None, address: str | None) -> CustomerContact:
+    """Masking is a pure function of the two strings, and a list page masks the same 50 rows on
+    every view: kept per process (issue 13), bounded."""
+    return CustomerContact(phone=mask_phone(phone), address=mask_address(address), masked=True)

@@ -1,5 +1,10 @@
+from typing import Any
+
+from django.core.cache import cache
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -43,3 +48,17 @@ class VenueSettings(models.Model):
 
     def __str__(self) -> str:
         return gettext("Venue #%(id)s") % {"id": self.venue_id}
+
+
+#: The venues' business-day overrides as the lists read them (orders.selectors.venue_cutoffs):
+#: a shared cache entry, cleared whenever a VenueSettings row is saved or deleted, so every worker
+#: sees a change on its next page. The timeout bounds what a lost race could leave (a read of the
+#: old rows stored just after the change cleared the entry).
+VENUE_CUTOFFS_KEY = "orders:venue-cutoffs"
+VENUE_CUTOFFS_SECONDS = 60
+
+
+@receiver(post_save, sender=VenueSettings)
+@receiver(post_delete, sender=VenueSettings)
+def _venue_settings_changed(**kwargs: Any) -> None:
+    cache.delete(VENUE_CUTOFFS_KEY)

@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 import time_machine
+from django.db import connection
 from django.http import QueryDict
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEntry
 from clopos.listing import OrderQuery
@@ -605,6 +607,36 @@ def test_a_venue_override_moves_its_window_and_the_dates_asked(api, client_for):
     assert "20:00–20:00" in text_of(response)
     sent = list_calls(api)[-1]
     assert (sent["date[0]"], sent["date[1]"]) == ("2026-03-13", "2026-03-14")
+
+
+def test_a_changed_or_removed_override_applies_on_the_next_list_page(api, client_for):
+    """The overrides are read from the shared cache (every worker's); saving or deleting one
+    clears it, so the next page of any worker uses the new cutoff."""
+    client = client_for("support")
+    setting = VenueSettings.objects.create(venue_id=3, business_day_start=dt.time(20, 0))
+    assert "20:00–20:00" in text_of(client.get("/orders/", {"day": "2026-03-13"}))
+
+    setting.business_day_start = dt.time(5, 0)
+    setting.save()
+    assert "05:00–05:00" in text_of(client.get("/orders/", {"day": "2026-03-13"}))
+
+    setting.delete()
+    assert "06:00–06:00" in text_of(client.get("/orders/", {"day": "2026-03-13"}))
+
+
+def test_the_overrides_are_queried_once_then_read_from_the_cache(db):
+    VenueSettings.objects.create(venue_id=3, business_day_start=dt.time(20, 0))
+    with CaptureQueriesContext(connection) as first:
+        selectors.venue_cutoffs()
+    with CaptureQueriesContext(connection) as second:
+        cutoffs = selectors.venue_cutoffs()
+
+    def venue_queries(captured):
+        return [q for q in captured.captured_queries if "orders_venuesettings" in q["sql"]]
+
+    assert len(venue_queries(first)) == 1
+    assert venue_queries(second) == []  # the embedded cache is a table too: only this one is spared
+    assert cutoffs.overrides == {3: dt.time(20, 0)}
 
 
 def test_with_overrides_an_all_venues_list_covers_every_window(db):
