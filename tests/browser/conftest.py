@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.integration.conftest import live_app, sandbox, sandbox_handle  # noqa: F401
-from tests.live import PASSWORD
+from tests.live import PASSWORD, wait_until
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,3 +49,9 @@ def log_in(page, base_url: str, username: str, password: str = PASSWORD) -> None
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit].primary")
+
+
+def wait_js(page, expression: str, timeout: float = 10) -> None:
+    """Poll a JavaScript expression from Python. Playwright's wait_for_function evaluates a string
+    with eval() once its first check fails, which the page's CSP (no 'unsafe-eval') forbids."""
+    wait_until(lambda: page.evaluate(expression), timeout=timeout, what=expression)

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.live import PASSWORD, wait_until
+from tests.browser.conftest import wait_js
+from tests.live import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -30,12 +31,6 @@ def tab_to(page, matches, *, key: str = "Tab", limit: int = 120) -> dict:
         if matches(element):
             return element
     raise AssertionError(f"{key} never reached the element; last focus: {active(page)}")
-
-
-def wait_js(page, expression: str) -> None:
-    """Poll a JavaScript expression from Python (wait_for_function evaluates strings, which the
-    page's CSP forbids)."""
-    wait_until(lambda: page.evaluate(expression), timeout=10, what=expression)
 
 
 def test_every_task_by_keyboard_with_the_focus_where_it_should_be(page, live_app, sandbox):

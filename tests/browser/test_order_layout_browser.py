@@ -4,8 +4,9 @@ on a phone, a compact sticky header, nothing wider than a phone, the print style
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_js
 from tests.live import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -58,7 +59,7 @@ def test_the_header_stays_on_screen_when_scrolling(page, live_app, sandbox):
     open_order(page, live_app.base_url, 4103, "mobile")
 
     page.mouse.wheel(0, 2000)
-    page.wait_for_function("scrollY > 500")
+    wait_js(page, "scrollY > 500")
 
     assert page.locator(".topbar").bounding_box()["y"] == 0
     assert page.locator("#lookup-order-id").is_visible()
@@ -97,7 +98,8 @@ def test_on_a_phone_the_language_is_chosen_from_the_menu_by_keyboard(page, live_
     page.keyboard.press("Tab")  # to the switcher's button
     assert page.evaluate("document.activeElement.textContent.trim()") == "Switch"
     page.keyboard.press("Enter")
-    page.wait_for_function("document.documentElement.lang === 'az'")
+    # The switch posts and reloads the page: a locator assertion survives the navigation.
+    expect(page.locator("html")).to_have_attribute("lang", "az", timeout=10_000)
 
     assert page.locator("h1").inner_text() == "Sifariş 4103"
     assert page.locator(".topbar").bounding_box()["height"] < 60
