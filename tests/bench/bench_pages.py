@@ -130,7 +130,15 @@ def stats(sandbox) -> dict[str, int]:
 class AppUnderTest:
     """One profile of the app: its LiveApp, a manager's cookie and its scenarios."""
 
-    def __init__(self, name: str, profile: dict[str, str], sandbox, tmp: Path, root: Path = ROOT) -> None:
+    def __init__(
+        self,
+        name: str,
+        profile: dict[str, str],
+        sandbox,
+        tmp: Path,
+        root: Path = ROOT,
+        app_env: dict[str, str] | None = None,
+    ) -> None:
         self.name, self.profile, self.sandbox = name, profile, sandbox
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower())
         with profile_environ(profile):
@@ -158,7 +166,8 @@ class AppUnderTest:
                     key.removeprefix("BENCH_APP_"): value
                     for key, value in os.environ.items()
                     if key.startswith("BENCH_APP_")
-                },
+                }
+                | (app_env or {}),  # a variant's own settings (make bench-workers)
             )
             # The shipped gunicorn defaults: only the worker count LiveApp always sets.
             self.app.prepare()
