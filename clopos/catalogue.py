@@ -84,8 +84,8 @@ def sale_type_name(sale_type_id: int | None, seen: Mapping[str, Any] | None = No
     return next((s.name for s in sale_types or () if s.id == sale_type_id), None)
 
 
-def product(product_id: int) -> Product | None:
-    return catalogue_load(product_source(product_id))
+def product(product_id: int, seen: Mapping[str, Any] | None = None) -> Product | None:
+    return catalogue_load(product_source(product_id), seen)
 
 
 def cached_payment_methods() -> tuple[PaymentMethod, ...]:

@@ -218,13 +218,25 @@ def order_receipt_slot_get(*, order_id: int, venue_ids: Collection[int] | None =
 
 
 def _with_catalogue_names(order: Order) -> Order:
-    """Fill line and modifier names/prices the order lacks from the product catalogue."""
+    """Fill line and modifier names/prices the order lacks from the product catalogue. The
+    products are read from the cache in one round trip (a read per line made every view of an
+    order wait on one round trip per unnamed line), and each is asked of Clopos at most once."""
+    wanted = list(dict.fromkeys(line.product_id for line in order.lines if line.product_id and _needs_lookup(line)))
+    if not wanted:
+        return order
+    with deadline.timed("cache"):
+        seen = cache.get_many([keys.product_key(product_id) for product_id in wanted])
+    products = {product_id: catalogue.product(product_id, seen) for product_id in wanted}
     lines = []
     for line in order.lines:
-        needs_lookup = line.name is None or any(m.name is None or m.price is None for m in line.modifiers)
-        product = catalogue.product(line.product_id) if needs_lookup and line.product_id else None
+        product = products.get(line.product_id) if line.product_id and _needs_lookup(line) else None
         lines.append(_named_line(line, product) if product else line)
     return dataclasses.replace(order, lines=tuple(lines))
+
+
+def _needs_lookup(line: OrderLine) -> bool:
+    """A line the order could not name, or whose modifiers it could not name or price."""
+    return line.name is None or any(m.name is None or m.price is None for m in line.modifiers)
 
 
 def _named_line(line: OrderLine, product: Product) -> OrderLine:

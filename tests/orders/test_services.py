@@ -10,14 +10,14 @@ from decimal import Decimal
 import pytest
 import responses
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from clopos import keys
 from clopos.errors import (
     CloposNotFoundError,
 )
 from orders import services
-from tests.conftest import api_url, calls, later, load_payload, paths, serve_order
+from tests.conftest import ORDERS, api_url, calls, later, load_payload, paths, serve_order
 
 # The cache is Django's DatabaseCache; the marker also makes the conftest's cache.clear() safe.
 pytestmark = pytest.mark.django_db
@@ -73,6 +73,62 @@ def test_modifier_names_and_prices_come_from_the_catalogue(catalogue_api):
     assert qutab.modifiers[0].name is None  # product 1520 unknown: shown by id, the page still works
     assert qutab.total is None
     assert calls(catalogue_api, "products/1702") == 0  # a named line without modifiers is not looked up
+
+
+def _product_1520() -> dict:
+    """Product 1520 (the qutab of order 4102) with its modifier 3301, built from 1402's payload."""
+    payload = load_payload("product_1402_get_by_id_with_modificator_groups.json")
+    payload["data"] |= {"id": 1520, "name": "Ət qutabı", "full_name": "Ət qutabı", "price": 2.2}
+    payload["data"]["modificator_groups"][0]["modificators"] = [{"id": 3301, "name": "Qatıq", "price": 0.3}]
+    return payload
+
+
+def _cache_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
+    """Every cache read from here on, as (method, key or keys): each is one round trip."""
+    reads: list[tuple[str, object]] = []
+    backend = caches["default"]
+
+    def spying(name: str):
+        original = getattr(backend, name)
+
+        def spy(key, *args, **kwargs):
+            reads.append((name, key))
+            return original(key, *args, **kwargs)
+
+        return spy
+
+    for name in ("get", "get_many"):
+        monkeypatch.setattr(backend, name, spying(name))
+    return reads
+
+
+def test_a_cached_order_reads_the_products_for_its_unnamed_lines_in_one_round_trip(catalogue_api, monkeypatch):
+    serve_order(catalogue_api, 4102)
+    catalogue_api.get(api_url("products/1520"), json=_product_1520())
+    services.order_get(order_id=4102)  # the order and both products are cached now
+    reads = _cache_reads(monkeypatch)
+
+    detail = services.order_get(order_id=4102)
+
+    # One read for the order and the lists, one for every product its lines need: not one per line.
+    assert [method for method, _ in reads] == ["get_many", "get_many"]
+    assert list(reads[1][1]) == [keys.product_key(1402), keys.product_key(1520)]
+    kebab, qutab, _ = detail.order.lines
+    assert [m.name for m in kebab.modifiers] == ["Sumaxlı soğan", "Əlavə lavaş"]
+    assert (qutab.modifiers[0].name, qutab.modifiers[0].price) == ("Qatıq", Decimal("0.3"))
+    assert calls(catalogue_api, "products/1402") == calls(catalogue_api, "products/1520") == 1
+
+
+def test_a_product_on_several_unnamed_lines_is_asked_of_clopos_once(catalogue_api):
+    payload = load_payload(ORDERS[4102])
+    kebab = payload["data"]["payload"]["products"][0]
+    payload["data"]["payload"]["products"] = [kebab, kebab | {"count": 1}]
+    serve_order(catalogue_api, 4102, json=payload)
+
+    detail = services.order_get(order_id=4102)
+
+    assert calls(catalogue_api, "products/1402") == 1
+    assert [[m.name for m in line.modifiers] for line in detail.order.lines] == [["Sumaxlı soğan", "Əlavə lavaş"]] * 2
 
 
 def test_catalogue_failure_still_returns_the_order(catalogue_api):
