@@ -27,15 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
 
-from sandbox import start_sandbox  # noqa: E402
 from tests.bench.bench_pages import (  # noqa: E402
-    LIST_NOW,
     PRODUCTION,
     ROUNDS,
     WRK_SECONDS,
     AppUnderTest,
+    bench_sandbox,
     check_page,
     clean,
     sandbox_token,
@@ -68,10 +66,7 @@ def subject(label: str, root: Path) -> str:
 def main() -> None:
     revs = (os.environ.get("BENCH_REVS") or " ".join(sys.argv[1:]) or ".").split()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ablation-"))
-    sandbox = start_sandbox(port=0, auth_rate_limit=100_000, rate_limit=10_000_000)
-    requests.post(
-        f"{sandbox.control_url}/config", json={"now": LIST_NOW.isoformat(), "date_zone": "Asia/Baku"}, timeout=5
-    ).raise_for_status()
+    sandbox = bench_sandbox()
     reference = Reference(tmp)
     reference.prepare()
     reference.start()

@@ -315,14 +315,20 @@ def ratio(result: dict[str, float], base: dict[str, float]) -> str:
     return f"{result['rps'] / base['rps']:.2f}"
 
 
-def main() -> None:
-    if not shutil.which("wrk"):
-        sys.exit("wrk is missing: apt-get install wrk")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+def bench_sandbox():
+    """The sandbox every benchmark runs against: no rate limits, its clock pinned to LIST_NOW."""
     sandbox = start_sandbox(port=0, auth_rate_limit=100_000, rate_limit=10_000_000)
     requests.post(
         f"{sandbox.control_url}/config", json={"now": LIST_NOW.isoformat(), "date_zone": "Asia/Baku"}, timeout=5
     ).raise_for_status()
+    return sandbox
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    sandbox = bench_sandbox()
     references = {"C": Reference(tmp), "C2": Reference(tmp, variant="c2", redis_url="redis://127.0.0.1:6379/11")}
     references["C"].prepare()
     for reference in references.values():

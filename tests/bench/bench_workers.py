@@ -25,10 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
 
-from sandbox import start_sandbox  # noqa: E402
-from tests.bench.bench_pages import LIST_NOW, PRODUCTION, ROUNDS, WRK_SECONDS, AppUnderTest, check_page, ratio, wrk  # noqa: E402
+from tests.bench.bench_pages import PRODUCTION, ROUNDS, WRK_SECONDS, AppUnderTest, bench_sandbox, check_page, ratio, wrk  # noqa: E402
 from tests.bench.reference import Reference  # noqa: E402
 
 DEFAULT_VARIANTS = ";GUNICORN_THREADS=1;GUNICORN_CMD_ARGS=--worker-connections=2"
@@ -51,10 +49,7 @@ def main() -> None:
         name: PROFILES[name] for name in os.environ.get("BENCH_PROFILES", "embedded,production").split(",") if name
     }
     tmp = Path(tempfile.mkdtemp(prefix="bench-workers-"))
-    sandbox = start_sandbox(port=0, auth_rate_limit=100_000, rate_limit=10_000_000)
-    requests.post(
-        f"{sandbox.control_url}/config", json={"now": LIST_NOW.isoformat(), "date_zone": "Asia/Baku"}, timeout=5
-    ).raise_for_status()
+    sandbox = bench_sandbox()
     reference = Reference(tmp)
     reference.prepare()
     reference.start()
