@@ -7,7 +7,7 @@ PORT ?= 8000
 SANDBOX_PORT ?= 8100
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint typecheck check migrate sandbox serve bench bench-ablation bench-workers bench-starvation bench-export screenshots clean messages translations gettext
+.PHONY: help install run test test-fast lint typecheck check migrate sandbox serve bench bench-ablation bench-workers bench-cold bench-starvation bench-export screenshots clean messages translations gettext
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -107,6 +107,9 @@ bench: install ## Benchmarks: figures and ratios against a baseline measured in 
 
 bench-workers: install ## gunicorn worker models side by side with C: BENCH_WORKER_VARIANTS=";GUNICORN_THREADS=1"
 	$(PY) -m tests.bench.bench_workers
+
+bench-cold: install ## Where a cold order page's time goes (fetch, renders, the rest; cache round trips), in-process
+	$(PY) -m tests.bench.bench_cold
 
 bench-ablation: install ## What each perf change bought: BENCH_REVS="rev rev ." warm order and cold overhead, one sitting
 	$(PY) -m tests.bench.bench_ablation

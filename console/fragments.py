@@ -15,17 +15,22 @@ for a hit, nothing to invalidate across workers.
 A whole page can be kept too (`render_kept_page`): its key adds the page's chrome (who the user
 is and may do, their colour scheme), and the fragments rendered inside it keep their placeholders
 until the page is filled in once, on the way out. A page with messages to show is never kept.
+A page given as parts (the HTML that differs from one page to the next, such as an order's main
+block) is assembled on a miss from a shell kept per chrome: the page rendered once with a
+placeholder where each part goes and none of the page's own data, so a new order's page renders
+only its own parts, not the header and navigation again.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from django.contrib.messages import get_messages
@@ -106,20 +111,60 @@ def render_cached(request: ConsoleRequest, template: str, context: dict[str, Any
 
 
 def render_kept_page(
-    request: ConsoleRequest, template: str, context: dict[str, Any], key: Hashable, *, status: int = 200
+    request: ConsoleRequest,
+    template: str,
+    context: dict[str, Any],
+    key: Hashable,
+    *,
+    status: int = 200,
+    parts: Mapping[str, Callable[[], str]] | None = None,
 ) -> HttpResponse:
-    """The whole page, kept like a fragment: `key` must capture everything `context` shows; the
-    chrome (user, permissions, colour scheme) is added here, and language, time zone and minute
-    by `cached_html`. Messages waiting to be shown are this request's own: such a page is
-    rendered, shown (which consumes them) and not kept."""
+    """The whole page, kept like a fragment: `key` must capture everything `context` and `parts`
+    show; the chrome (user, permissions, colour scheme) is added here, and language, time zone
+    and minute by `cached_html`. Messages waiting to be shown are this request's own: such a page
+    is rendered, shown (which consumes them) and not kept.
+
+    `parts` maps context names to the HTML the template shows under them (safe, rendered by us),
+    built only when the page is not kept yet. With parts, nothing but them may differ from one
+    page to the next: the page around them is the shell, kept per chrome (see `_assembled`)."""
     if len(get_messages(request)):
+        context = context | {name: build() for name, build in (parts or {}).items()}
         return HttpResponse(render_to_string(template, context, request=request), status=status)
     keeping = _keeping_page.set(True)
     try:
-        html = _kept_render(request, template, context, ("page", status, chrome_key(request), key))
+        page_key = (template, ("page", status, chrome_key(request), key))
+        if parts:
+            html = cached_html(page_key, lambda: _assembled(request, template, parts, status))
+        else:
+            html = _kept_render(request, template, context, page_key[1])
     finally:
         _keeping_page.reset(keeping)
     return HttpResponse(_filled(request, html), status=status)
+
+
+# One placeholder per part name, different in every process, like the CSRF one.
+_part_placeholders: dict[str, str] = {}
+
+
+def _part_placeholder(name: str) -> str:
+    return _part_placeholders.get(name) or _part_placeholders.setdefault(
+        name, f"part-placeholder-{name}-{secrets.token_hex(16)}"
+    )
+
+
+def _assembled(request: ConsoleRequest, template: str, parts: Mapping[str, Callable[[], str]], status: int) -> str:
+    """The shell with the parts put in. The shell is rendered from the placeholders alone (the
+    page's own context never reaches it, so no page's data can be kept in it for another), and
+    the parts go in in one pass: a part's HTML is never searched for another's placeholder."""
+    names = {_part_placeholder(name): name for name in parts}
+    shell = _kept_render(
+        request,
+        template,
+        {name: mark_safe(placeholder) for placeholder, name in names.items()},  # noqa: S308 - tokens of ours
+        ("shell", status, chrome_key(request), tuple(sorted(parts))),
+    )
+    pieces = re.split(f"({'|'.join(map(re.escape, names))})", shell)
+    return "".join(str(parts[names[piece]]()) if piece in names else piece for piece in pieces)
 
 
 def clear() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -159,16 +160,19 @@ def order_detail(request: ConsoleRequest, order_id: str) -> HttpResponse:
     context = _detail_context(request, detail)
     main_key = _main_key(request, context)
     nav = list_nav(request, detail.order.id)
+    context["list_nav"] = nav
     # The whole page is kept (console/fragments.py): the main block's key and the list links are
-    # all it shows besides the chrome. On a miss the main block comes from its own kept copy,
-    # which other users with the same rights share; the template calls it only then.
-    context |= {
-        "list_nav": nav,
+    # all it shows besides the chrome. On a miss it is put together from its parts and the page
+    # around them, kept per chrome, so a new order renders only what is its own; the main block
+    # comes from its own kept copy, which other users with the same rights share.
+    parts = {
+        "order_title": lambda: render_to_string(f"{DETAIL_TEMPLATE}#order-title", context),
+        "list_nav_html": lambda: render_to_string(f"{DETAIL_TEMPLATE}#list-nav", context) if nav else "",
         "order_main_html": lambda: fragments.render_cached(request, f"{DETAIL_TEMPLATE}#order-main", context, main_key),
     }
     with deadline.timed("render"):
         return fragments.render_kept_page(
-            request, DETAIL_TEMPLATE, context, (main_key, tuple(sorted(nav.items())) if nav else None)
+            request, DETAIL_TEMPLATE, context, (main_key, tuple(sorted(nav.items())) if nav else None), parts=parts
         )
 
 

@@ -72,15 +72,80 @@ def test_a_hit_is_the_page_a_fresh_render_gives(api, client_for, username, order
     first = client.get(f"/orders/{order_id}/")  # served from the shared cache
     hit = client.get(f"/orders/{order_id}/")
     assert len(main_renders) == 2  # the third page did not render the block again
-    assert len(page_renders) == 2  # nor the page around it
+    # The page around the block was rendered once: the second page (a new block) was put
+    # together from the kept shell, and the third was kept whole.
+    assert len(page_renders) == 1
 
     fragments.clear()  # nothing kept: this page renders afresh
     fresh = client.get(f"/orders/{order_id}/")
 
     assert first.status_code == hit.status_code == fresh.status_code == 200
     assert len(main_renders) == 3
-    assert len(page_renders) == 3
+    assert len(page_renders) == 2
     assert normalised(hit) == normalised(first) == normalised(fresh)
+
+
+def test_a_new_order_is_put_together_in_the_kept_page_around_it(api, client_for, page_renders):
+    """The header, navigation and the rest of the page are rendered once per user (and language,
+    zone, minute): a second order's page renders only its own parts, and is the page a fresh
+    render gives, with its own title and list links."""
+    client = client_for("manager")
+    client.get("/orders/", {"day": "2026-03-14"})
+    for order_id in (4101, 4103):  # both fetched: every page below shows them from the cache
+        client.get(f"/orders/{order_id}/")
+    fragments.clear()
+    page_renders.clear()
+    client.get("/orders/4101/")
+    second = client.get("/orders/4103/", {"list": "day=2026-03-14"})
+    assert len(page_renders) == 1
+
+    fragments.clear()
+    fresh = client.get("/orders/4103/", {"list": "day=2026-03-14"})
+
+    assert len(page_renders) == 2
+    assert normalised(second) == normalised(fresh)
+    assert "<title>Order 4103 · Clopos Admin</title>" in body(second)
+    assert "data-list-back" in body(second)
+
+
+def test_the_kept_page_around_an_order_holds_no_order(api, client_for):
+    """The shell is rendered from placeholders alone: nothing of the order it was first made for
+    (id, customer, title) is kept in it for the next order's page."""
+    client_for("manager").get("/orders/4101/")
+    shells = [html for key, html in fragments._entries.items() if "shell" in key[0][1]]
+
+    assert len(shells) == 1
+    assert "4101" not in shells[0]
+    assert "+994" not in shells[0]
+    assert all(fragments._part_placeholder(name) in shells[0] for name in ("order_title", "order_main_html"))
+
+
+def test_users_do_not_share_the_page_around_an_order(api, client_for, users):
+    """Another role, or another user with the same role, gets a shell of its own."""
+    other_client = Client()
+    other_client.force_login(make_users({"manager-b": ("manager", [], True)})["manager-b"])
+    client_for("manager").get("/orders/4101/")  # the manager's shell is kept first
+    support = nav_of(client_for("support").get("/orders/4103/"))
+    other = nav_of(other_client.get("/orders/4103/"))
+
+    assert "/audit/" not in support and ">support<" in support
+    assert ">manager-b<" in other and ">manager<" not in other
+
+
+def test_parts_go_into_the_page_in_one_pass(rf, users):
+    """A part's HTML is put in as it is: a placeholder in it (which no upstream string can know)
+    is never replaced by another part."""
+    request = rf.get("/orders/4101/")
+    request.user = users["manager"]
+    title, main = (fragments._part_placeholder(name) for name in ("order_title", "order_main_html"))
+    # Each part holds the other's placeholder: replacing one after the other, in either order,
+    # would put one part inside the other.
+    parts = {"order_title": lambda: main, "list_nav_html": lambda: "", "order_main_html": lambda: f"<p>{title}</p>"}
+
+    page = fragments.render_kept_page(request, "orders/order_detail.html", {}, ("one-pass", 1), parts=parts)
+
+    assert f"<title>{main} · Clopos Admin</title>" in page.content.decode()
+    assert f"<p>{title}</p>" in page.content.decode()
 
 
 def test_roles_do_not_share_a_rendered_block(api, client_for):
