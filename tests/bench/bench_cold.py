@@ -146,7 +146,7 @@ def measure(profile: str) -> None:
     def upstream_calls() -> dict[str, int]:
         return requests.get(f"{control}/stats", timeout=5).json()["requests"]
 
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = Client(headers={"host": "127.0.0.1"})
     client.force_login(get_user_model().objects.get(username="manager"))
     assert client.get("/orders/4103/").status_code == 200  # the token and the catalogue
     sandbox_url, token = os.environ["CLOPOS_BASE_URL"], os.environ["BENCH_SANDBOX_TOKEN"]
