@@ -132,11 +132,12 @@ def render_kept_page(
         return HttpResponse(render_to_string(template, context, request=request), status=status)
     keeping = _keeping_page.set(True)
     try:
-        page_key = (template, ("page", status, chrome_key(request), key))
+        chrome = chrome_key(request)
         if parts:
-            html = cached_html(page_key, lambda: _assembled(request, template, parts, status))
+            page_key = (template, ("page", status, chrome, key))
+            html = cached_html(page_key, lambda: _assembled(request, template, parts, ("shell", status, chrome)))
         else:
-            html = _kept_render(request, template, context, page_key[1])
+            html = _kept_render(request, template, context, ("page", status, chrome, key))
     finally:
         _keeping_page.reset(keeping)
     return HttpResponse(_filled(request, html), status=status)
@@ -152,16 +153,19 @@ def _part_placeholder(name: str) -> str:
     )
 
 
-def _assembled(request: ConsoleRequest, template: str, parts: Mapping[str, Callable[[], str]], status: int) -> str:
-    """The shell with the parts put in. The shell is rendered from the placeholders alone (the
-    page's own context never reaches it, so no page's data can be kept in it for another), and
-    the parts go in in one pass: a part's HTML is never searched for another's placeholder."""
+def _assembled(
+    request: ConsoleRequest, template: str, parts: Mapping[str, Callable[[], str]], shell_key: tuple[Any, ...]
+) -> str:
+    """The shell (kept under `shell_key` and the parts' names) with the parts put in. The shell is
+    rendered from the placeholders alone (the page's own context never reaches it, so no page's
+    data can be kept in it for another), and the parts go in in one pass: a part's HTML is never
+    searched for another's placeholder."""
     names = {_part_placeholder(name): name for name in parts}
     shell = _kept_render(
         request,
         template,
         {name: mark_safe(placeholder) for placeholder, name in names.items()},  # noqa: S308 - tokens of ours
-        ("shell", status, chrome_key(request), tuple(sorted(parts))),
+        (*shell_key, tuple(sorted(parts))),
     )
     pieces = re.split(f"({'|'.join(map(re.escape, names))})", shell)
     return "".join(str(parts[names[piece]]()) if piece in names else piece for piece in pieces)

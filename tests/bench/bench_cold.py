@@ -40,6 +40,7 @@ from tests.bench.bench_pages import (  # noqa: E402
     BENCH_APP_ENV,
     PRODUCTION,
     bench_sandbox,
+    calls_between,
     profile_environ,
     sandbox_token,
 )
@@ -160,10 +161,7 @@ def measure(profile: str) -> None:
             response = client.get(f"/orders/{order_id}/")
             total = time.perf_counter() - started
             assert response.status_code == 200, (order_id, response.status_code)
-            after = upstream_calls()
-            only_the_order = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)} == {
-                "order": 1
-            }
+            only_the_order = calls_between(before, upstream_calls()) == {"order": 1}
             started = time.perf_counter()
             direct = straight.get(
                 f"{sandbox_url}/v2/orders/{order_id}",

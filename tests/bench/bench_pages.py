@@ -141,6 +141,11 @@ def stats(sandbox) -> dict[str, int]:
     return requests.get(f"{sandbox.control_url}/stats", timeout=5).json()["requests"]
 
 
+def calls_between(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """The upstream calls made between two readings of the sandbox's counters, per endpoint."""
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
 class AppUnderTest:
     """One profile of the app: its LiveApp, a manager's cookie and its scenarios."""
 
@@ -210,7 +215,7 @@ class AppUnderTest:
         before = stats(self.sandbox)
         assert self.session.get(url, timeout=30).status_code == 200
         after = stats(self.sandbox)
-        calls = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+        calls = calls_between(before, after)
         assert calls == {"orders": 1}, f"a cold list page must make exactly one upstream list call: {calls}"
         assert self.session.get(url, timeout=30).status_code == 200
         assert stats(self.sandbox) == after, "a warm list page must make no upstream call"
@@ -233,8 +238,7 @@ class AppUnderTest:
             assert response.status_code == 200, response.status_code
             # A page whose lines lack names also asks Clopos for their products (not cached yet):
             # two upstream calls or more, against the one direct call below.
-            made = {k: v - before.get(k, 0) for k, v in stats(self.sandbox).items() if v != before.get(k, 0)}
-            one_call.append(made == {"order": 1})
+            one_call.append(calls_between(before, stats(self.sandbox)) == {"order": 1})
             started = time.perf_counter()
             requests.get(
                 f"{self.sandbox.base_url}/v2/orders/{order_id}",
