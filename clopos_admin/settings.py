@@ -259,7 +259,8 @@ else:
         }
     }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db sessions, read in one round trip with the user they hold (staff/sessions.py).
+SESSION_ENGINE = "staff.sessions"
 
 # --- Auth -------------------------------------------------------------------------------------
 

@@ -6,9 +6,12 @@ key, dropped whenever the user or their staff profile is saved or deleted (a pas
 a deactivation, new venues), and the permission set under a version that any change of roles
 or permissions replaces (staff/signals.py). A change takes effect on the next request, in every
 worker; masking, permissions and scope are still decided per request from these values.
+Where the session was read together with these entries (staff.sessions), that one round trip
+serves both.
 """
 
 import uuid
+from contextvars import ContextVar
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
@@ -60,10 +63,33 @@ class StaffModelBackend(ModelBackend):
         return permissions
 
 
+def read_ahead_keys(user_id: int) -> list[str]:
+    """The cache keys `_read` reads for this user: the permission version, the user, its sets."""
+    user_keys = [user_key(user_id), _permissions_key(user_id, False), _permissions_key(user_id, True)]
+    return [PERMISSIONS_VERSION_KEY, *user_keys]
+
+
+# What the session store read of a user in the same round trip as the session, for this request
+# only: taken once by `_read`, and dropped when the next request starts (a thread serves many).
+_read_ahead: ContextVar[tuple[int, dict[str, Any]] | None] = ContextVar("staff_read_ahead", default=None)
+
+
+def read_ahead(user_id: int, found: dict[str, Any]) -> None:
+    """Offer the values of `read_ahead_keys(user_id)`, just read, to this request's `_read`."""
+    _read_ahead.set((user_id, found))
+
+
+def forget_read_ahead(**kwargs: Any) -> None:
+    """request_started's receiver (staff.signals.connect)."""
+    _read_ahead.set(None)
+
+
 def _read(user_id: Any) -> tuple[str, dict[str, Any]]:
-    """The permission version and whatever is cached of this user: one cache round trip."""
-    keys = [user_key(user_id), _permissions_key(user_id, False), _permissions_key(user_id, True)]
-    found = cache.get_many([PERMISSIONS_VERSION_KEY, *keys])
+    """The permission version and whatever is cached of this user: one cache round trip, or
+    none when the session's read brought them along for this user."""
+    offered = _read_ahead.get()
+    _read_ahead.set(None)
+    found = offered[1] if offered is not None and offered[0] == user_id else cache.get_many(read_ahead_keys(user_id))
     version = found.get(PERMISSIONS_VERSION_KEY)
     if version is None:  # never set, or evicted: start a new version
         cache.add(PERMISSIONS_VERSION_KEY, uuid.uuid4().hex, timeout=None)

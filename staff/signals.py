@@ -7,6 +7,7 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
+from django.core.signals import request_started
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from staff.models import StaffProfile
@@ -36,6 +37,10 @@ def user_changed(*, instance: object, **kwargs: object) -> None:
 
 
 def connect() -> None:
+    from staff.backends import forget_read_ahead  # it imports this module
+
+    # A thread serves many requests: what one session read brought along is for its request only.
+    request_started.connect(forget_read_ahead, dispatch_uid="staff.backends.forget-read-ahead")
     user_model = get_user_model()
     for through in (user_model.groups.through, user_model.user_permissions.through, Group.permissions.through):
         m2m_changed.connect(permissions_changed, sender=through, dispatch_uid=f"staff.permissions.{through.__name__}")

@@ -185,7 +185,7 @@ def test_healthz_touches_no_session_cache_or_database(admin_client, django_asser
     from unittest import mock
 
     with (
-        mock.patch("django.contrib.sessions.backends.cached_db.SessionStore.load", side_effect=AssertionError),
+        mock.patch("staff.sessions.SessionStore.load", side_effect=AssertionError),
         django_assert_num_queries(0),
     ):
         response = admin_client.get("/healthz")
