@@ -191,10 +191,12 @@ def order_refresh(*, order_id: int, venue_ids: Collection[int] | None = None) ->
     return dataclasses.replace(detail, receipt=receipt, receipt_loaded=True)
 
 
-def _receipt_of(order: Order, venue_ids: Collection[int] | None, *, refresh: bool = False) -> ReceiptDetail | None:
+def _receipt_of(
+    order: Order, venue_ids: Collection[int] | None, *, refresh: bool = False, seen: Any = store.MISSING
+) -> ReceiptDetail | None:
     if order.receipt is None:
         return None
-    loaded = store.load(receipt_source(order.receipt.id), refresh=refresh)
+    loaded = store.load(receipt_source(order.receipt.id), refresh=refresh, seen=seen)
     receipt = loaded.value
     if receipt.venue_id is not None and not _in_scope(receipt.venue_id, venue_ids):
         raise CloposNotFoundError("receipt outside the user's venues")
@@ -209,9 +211,35 @@ def order_receipt_get(*, order_id: int, venue_ids: Collection[int] | None = None
 def order_receipt_slot_get(*, order_id: int, venue_ids: Collection[int] | None = None) -> ReceiptSlot:
     """The order (from the cache the page just filled) with its receipt, or None for the
     receipt when it has none yet. CloposNotFoundError when either is outside `venue_ids`."""
-    loaded = _visible_order(order_id, venue_ids)
+    # The receipt this worker last saw the order name is read with the order, in one round trip;
+    # only the receipt the order names now is used (a hint gone stale costs the round trip).
+    hinted = _receipt_hints.get(order_id)
+    wanted = [keys.order_key(order_id), keys.not_visible_key(order_id, venue_ids)]
+    with deadline.timed("cache"):
+        seen = cache.get_many([*wanted, keys.receipt_key(hinted)] if hinted else wanted)
+    loaded = _visible_order(order_id, venue_ids, seen=seen)
     order = loaded.value
-    return ReceiptSlot(order=order, receipt=_receipt_of(order, venue_ids), order_version=loaded.freshness.version)
+    receipt_id = order.receipt.id if order.receipt else None
+    _remember_receipt(order_id, receipt_id)
+    receipt_seen = seen.get(keys.receipt_key(hinted)) if hinted and hinted == receipt_id else store.MISSING
+    return ReceiptSlot(
+        order=order, receipt=_receipt_of(order, venue_ids, seen=receipt_seen), order_version=loaded.freshness.version
+    )
+
+
+# order id → the id of the receipt it named when this worker last read it (see above). Bounded:
+# one worker reads many orders in a day; cleared when full.
+_receipt_hints: dict[int, int] = {}
+_MAX_RECEIPT_HINTS = 4096
+
+
+def _remember_receipt(order_id: int, receipt_id: int | None) -> None:
+    if receipt_id is None:
+        _receipt_hints.pop(order_id, None)
+        return
+    if len(_receipt_hints) >= _MAX_RECEIPT_HINTS:
+        _receipt_hints.clear()
+    _receipt_hints[order_id] = receipt_id
 
 
 # --- Catalogue names (best effort: a failure shows ids, never fails the page) -----------------

@@ -255,3 +255,33 @@ def test_order_refresh_bypasses_a_fresh_cache(catalogue_api):
     assert detail.freshness.source == "live"
     assert calls(catalogue_api, "orders/4103") == 2
     assert calls(catalogue_api, "receipts/20855") == 2
+
+
+def test_a_cached_order_is_read_with_the_receipt_it_named_in_one_round_trip(api, monkeypatch):
+    services.order_receipt_get(order_id=4103)  # both cached; this worker knows the order's receipt
+    reads = _cache_reads(monkeypatch)
+
+    slot = services.order_receipt_slot_get(order_id=4103, venue_ids={3})
+
+    assert slot.receipt is not None and slot.receipt.receipt.id == 20855
+    assert slot.receipt.freshness.source == "cached"
+    assert [method for method, _ in reads] == ["get_many"]
+    assert keys.receipt_key(20855) in reads[0][1]
+
+
+def test_a_stale_receipt_hint_still_gives_the_receipt_the_order_names(api, monkeypatch):
+    services.order_receipt_get(order_id=4103)
+    services.order_receipt_get(order_id=4106)  # its receipt, 20850, is cached too
+    monkeypatch.setitem(services._receipt_hints, 4103, 20850)  # as if 4103 had named 20850 before
+
+    slot = services.order_receipt_slot_get(order_id=4103)
+
+    assert slot.receipt is not None and slot.receipt.receipt.id == 20855
+    assert services._receipt_hints[4103] == 20855
+
+
+def test_an_order_without_a_receipt_leaves_no_hint(api, monkeypatch):
+    monkeypatch.setitem(services._receipt_hints, 4101, 20850)
+
+    assert services.order_receipt_slot_get(order_id=4101).receipt is None
+    assert 4101 not in services._receipt_hints
