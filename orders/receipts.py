@@ -18,7 +18,6 @@ import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -32,7 +31,8 @@ from clopos.store import Freshness, Source
 from clopos.types import PaymentMethod, Receipt, ReceiptListPage, SaleType, parse_payload
 from console import permissions as perms
 from orders import business_day
-from orders.selectors import ListFilters, venue_cutoffs, zone
+from orders.business_day import Cutoffs
+from orders.selectors import ListFilters, read_planned, venue_cutoffs, zone
 from orders.services import receipt_source, visible_record
 
 #: sort name -> (Clopos sort field, descending)
@@ -142,6 +142,7 @@ def plan_receipts(
     venue_scope: Collection[int] | None,
     now: dt.datetime | None = None,
     limit: int | None = None,
+    cutoffs: Cutoffs | None = None,
 ) -> ReceiptListPlan:
     """The Clopos query for these filters in this scope. "Today" is the shift the venue in play
     (or the default cutoff) is in now; Clopos decides every receipt's shift itself."""
@@ -150,7 +151,7 @@ def plan_receipts(
         venues: frozenset[int] | None = frozenset(filters.venue_ids)
     else:
         venues = frozenset(venue_scope) if venue_scope is not None else None
-    cutoffs = venue_cutoffs()
+    cutoffs = cutoffs if cutoffs is not None else venue_cutoffs()
     in_play = cutoffs.relevant(venues)
     cutoff = next(iter(in_play)) if len(in_play) == 1 else cutoffs.default
     today = business_day.business_day_of(now, cutoff, zone())
@@ -279,11 +280,13 @@ def receipt_list_get(
     types, payment methods) when it is not cached. `refresh` skips the cache for the page.
     Raises a CloposError when Clopos fails and no earlier copy of the page exists.
     """
-    plan = plan_receipts(filters=filters, venue_scope=venue_scope, now=now)
-    source = receipt_list_source(plan)
     catalogue_keys = [keys.venues_key(), keys.sale_types_key(), keys.payment_methods_key()]
-    with deadline.timed("cache"):
-        seen: dict[str, Any] = cache.get_many([source.key, *catalogue_keys])
+    # One cache round trip for the venues' cutoffs, the page and the catalogue.
+    plan, seen = read_planned(
+        lambda cutoffs: plan_receipts(filters=filters, venue_scope=venue_scope, now=now, cutoffs=cutoffs),
+        lambda plan: [receipt_list_source(plan).key, *catalogue_keys],
+    )
+    source = receipt_list_source(plan)
     loaded = store.load(source, refresh=refresh, seen=seen.get(source.key))
     names = catalogue.venue_names(seen)
     sale_types = catalogue.catalogue_load(catalogue.sale_types_source(), seen) or ()

@@ -14,7 +14,7 @@ page says so.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -84,19 +84,55 @@ class ListFilters:
         return pairs
 
 
-def venue_cutoffs() -> Cutoffs:
+def venue_cutoffs(*, seen: Any = store.MISSING) -> Cutoffs:
     """The default business-day start and the venues that override it: one shared cache read
     (a Redis GET costs a fraction of the query on the production profile), the small query when
-    the entry is missing or was cleared by a change (orders.models)."""
-    with deadline.timed("cache"):
-        overrides: dict[int, dt.time] | None = cache.get(VENUE_CUTOFFS_KEY)
+    the entry is missing or was cleared by a change (orders.models). `seen`: the entry, when the
+    caller read it ahead."""
+    global _overrides_hint
+    if seen is store.MISSING:
+        with deadline.timed("cache"):
+            seen = cache.get(VENUE_CUTOFFS_KEY)
+    overrides: dict[int, dt.time] | None = seen
     if overrides is None:
         rows = VenueSettings.objects.filter(business_day_start__isnull=False).values_list(
             "venue_id", "business_day_start"
         )
         overrides = {venue_id: start for venue_id, start in rows if start is not None}
         cache.set(VENUE_CUTOFFS_KEY, overrides, timeout=VENUE_CUTOFFS_SECONDS)
+    _overrides_hint = overrides
+    return _cutoffs(overrides)
+
+
+def _cutoffs(overrides: Mapping[int, dt.time]) -> Cutoffs:
     return Cutoffs(default=business_day.parse_cutoff(settings.CLOPOS_BUSINESS_DAY_START), overrides=overrides)
+
+
+# The overrides this worker read last: a list page is planned with them and its entries read in
+# the same round trip as the current overrides; it is planned again only when those differ.
+_overrides_hint: dict[int, dt.time] | None = None
+
+
+def read_planned[P](plan_for: Callable[[Cutoffs], P], keys_of: Callable[[P], list[str]]) -> tuple[P, dict[str, Any]]:
+    """A list's plan, made with the current overrides, and the cache entries it names: one round
+    trip when the overrides are what this worker read last, as they nearly always are."""
+    hint = _overrides_hint
+    if hint is None:
+        plan = plan_for(venue_cutoffs())
+        with deadline.timed("cache"):
+            return plan, cache.get_many(keys_of(plan))
+    plan = plan_for(_cutoffs(hint))
+    wanted = keys_of(plan)
+    with deadline.timed("cache"):
+        seen: dict[str, Any] = cache.get_many([VENUE_CUTOFFS_KEY, *wanted])
+    current = seen.pop(VENUE_CUTOFFS_KEY, None)
+    if current == hint:
+        return plan, seen
+    plan = plan_for(venue_cutoffs(seen=current))  # changed or cleared: never planned with a stale one
+    if keys_of(plan) != wanted:
+        with deadline.timed("cache"):
+            seen = cache.get_many(keys_of(plan))
+    return plan, seen
 
 
 # --- The plan: what to ask Clopos for, and which rows to keep ---------------------------------
@@ -148,12 +184,14 @@ def plan_list(
     venue_scope: Collection[int] | None,
     now: dt.datetime | None = None,
     limit: int | None = None,
+    cutoffs: Cutoffs | None = None,
 ) -> ListPlan:
     """The Clopos query for these filters in this scope, with what to keep of its rows. `limit`:
-    rows per Clopos page (default CLOPOS_LIST_PAGE_SIZE; exports ask for the most)."""
+    rows per Clopos page (default CLOPOS_LIST_PAGE_SIZE; exports ask for the most). `cutoffs`:
+    the venues' cutoffs, when the caller has read them (default: read them)."""
     now = now or timezone.now()
     tz = zone()
-    cutoffs = venue_cutoffs()
+    cutoffs = cutoffs if cutoffs is not None else venue_cutoffs()
     if filters.venue_ids:
         venues: frozenset[int] | None = frozenset(filters.venue_ids)
     else:
@@ -292,11 +330,13 @@ def order_list_get(
     no earlier copy of the page exists.
     """
     now = now or timezone.now()
-    plan = plan_list(filters=filters, venue_scope=venue_scope, now=now)
+    # One cache round trip for the venues' cutoffs, the page and the catalogue lists it names
+    # things with.
+    plan, seen = read_planned(
+        lambda cutoffs: plan_list(filters=filters, venue_scope=venue_scope, now=now, cutoffs=cutoffs),
+        lambda plan: [order_list_source(plan).key, keys.venues_key(), keys.sale_types_key()],
+    )
     source = order_list_source(plan)
-    # One cache round trip for the page and the catalogue lists it names things with.
-    with deadline.timed("cache"):
-        seen: dict[str, Any] = cache.get_many([source.key, keys.venues_key(), keys.sale_types_key()])
     loaded = store.load(source, refresh=refresh, seen=seen.get(source.key))
     names = catalogue.venue_names(seen)
     sale_types = catalogue.catalogue_load(catalogue.sale_types_source(), seen) or ()

@@ -639,6 +639,38 @@ def test_the_overrides_are_queried_once_then_read_from_the_cache(db):
     assert cutoffs.overrides == {3: dt.time(20, 0)}
 
 
+def test_a_warm_list_reads_the_cutoffs_with_its_page_in_one_round_trip(api, monkeypatch):
+    from clopos import keys
+    from orders.models import VENUE_CUTOFFS_KEY
+    from tests.orders.test_services import _cache_reads
+
+    filters = ListFilters(day=dt.date(2026, 3, 14))
+    selectors.order_list_get(filters=filters, venue_scope={3}, now=NOW)  # cached, and the cutoffs known
+    reads = _cache_reads(monkeypatch)
+
+    page = selectors.order_list_get(filters=filters, venue_scope={3}, now=NOW)
+
+    assert page.freshness.source == "cached"
+    assert [method for method, _ in reads] == ["get_many"]
+    assert list(reads[0][1])[:2] == [VENUE_CUTOFFS_KEY, keys.order_list_key(page.plan.query.fingerprint())]
+
+
+def test_a_list_is_never_planned_with_cutoffs_this_worker_read_before_a_change(api, monkeypatch):
+    filters = ListFilters(day=dt.date(2026, 3, 13))
+    assert selectors.order_list_get(filters=filters, venue_scope=None, now=NOW).plan.cutoffs.overrides == {}
+    VenueSettings.objects.create(venue_id=3, business_day_start=dt.time(20, 0))  # clears the shared entry
+
+    page = selectors.order_list_get(filters=filters, venue_scope=None, now=NOW)
+    assert page.plan.cutoffs.overrides == {3: dt.time(20, 0)}
+    assert page.plan.window_of(3).start == dt.datetime(2026, 3, 13, 20, 0, tzinfo=BAKU)
+
+    monkeypatch.setattr(selectors, "_overrides_hint", {3: dt.time(5, 0)})  # as another worker's
+    again = selectors.order_list_get(filters=filters, venue_scope=None, now=NOW)
+    assert again.plan.cutoffs.overrides == {3: dt.time(20, 0)}
+    assert again.plan == page.plan
+    assert again.rows == page.rows
+
+
 def test_with_overrides_an_all_venues_list_covers_every_window(db):
     VenueSettings.objects.create(venue_id=7, business_day_start=dt.time(0, 0))
     plan = selectors.plan_list(filters=ListFilters(day=dt.date(2026, 3, 14)), venue_scope=None, now=NOW)

@@ -505,3 +505,19 @@ def test_every_value_in_a_row_is_escaped(api, client_for):
     content = response.content.decode()
     assert hostile not in content
     assert content.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") == 3
+
+
+def test_a_warm_receipts_list_reads_the_cutoffs_with_its_page_in_one_round_trip(api, monkeypatch):
+    from orders.models import VENUE_CUTOFFS_KEY
+    from orders.receipts import ReceiptFilters, receipt_list_get, receipt_list_source
+    from tests.orders.test_services import _cache_reads
+
+    filters = ReceiptFilters(day=dt.date(2026, 3, 14))
+    receipt_list_get(filters=filters, venue_scope={3})  # cached, and the cutoffs known
+    reads = _cache_reads(monkeypatch)
+
+    page = receipt_list_get(filters=filters, venue_scope={3})
+
+    assert page.freshness.source == "cached"
+    assert [method for method, _ in reads] == ["get_many"]
+    assert list(reads[0][1])[:2] == [VENUE_CUTOFFS_KEY, receipt_list_source(page.plan).key]
