@@ -129,9 +129,9 @@ def read_planned[P](plan_for: Callable[[Cutoffs], P], keys_of: Callable[[P], lis
     if current == hint:
         return plan, seen
     plan = plan_for(venue_cutoffs(seen=current))  # changed or cleared: never planned with a stale one
-    if keys_of(plan) != wanted:
+    if (replanned := keys_of(plan)) != wanted:
         with deadline.timed("cache"):
-            seen = cache.get_many(keys_of(plan))
+            seen = cache.get_many(replanned)
     return plan, seen
 
 
