@@ -16,6 +16,10 @@ from clopos.timeouts import worst_case_seconds
 workers = int(os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() + 1)
 threads = int(os.environ.get("GUNICORN_THREADS") or 8)
 worker_class = "gthread" if threads > 1 else "sync"
+# GUNICORN_ACCEPT_GATE=N: accept only while fewer than N connections are in a worker's threads
+# (clopos_admin/gunicorn_worker.py; opt-in: it trades issue 9's headroom for a shorter tail).
+if threads > 1 and int(os.environ.get("GUNICORN_ACCEPT_GATE") or 0) > 0:
+    worker_class = "clopos_admin.gunicorn_worker.GatedThreadWorker"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
 # The worst-case page time, from the same function the client and its locks use (README,

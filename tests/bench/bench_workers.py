@@ -8,7 +8,7 @@ and profile, the warm order page and the warm orders list beside the reference p
 figure, not a guess. Variants are gunicorn settings from the environment, `;`-separated, each a
 comma-separated list of NAME=value (an empty variant is the shipped default):
 
-    BENCH_WORKER_VARIANTS=";GUNICORN_THREADS=1;GUNICORN_CMD_ARGS=--worker-connections=2" make bench-workers
+    BENCH_WORKER_VARIANTS=";GUNICORN_ACCEPT_GATE=2;GUNICORN_THREADS=1" make bench-workers
 
 BENCH_PROFILES="production" (or "embedded") runs one profile only. It is a benchmark, not a test.
 """
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from tests.bench.bench_pages import PRODUCTION, ROUNDS, WRK_SECONDS, AppUnderTest, bench_sandbox, check_page, ratio, wrk  # noqa: E402
 from tests.bench.reference import Reference  # noqa: E402
 
-DEFAULT_VARIANTS = ";GUNICORN_THREADS=1;GUNICORN_CMD_ARGS=--worker-connections=2"
+DEFAULT_VARIANTS = ";GUNICORN_ACCEPT_GATE=2;GUNICORN_THREADS=1"
 SCENARIOS = ("warm order 4103", "warm list page")
 PROFILES = {"embedded": {}, "production": PRODUCTION}
 
