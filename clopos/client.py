@@ -325,14 +325,15 @@ class CloposClient:
         if current and current.valid_for(self.config.token_renew_margin):
             return current.token
 
-        def renewed() -> str | None:
-            fresh = _Token.read(cache.get(key))
+        def renewed(raw: Any) -> str | None:
+            fresh = _Token.read(raw)
             return fresh.token if fresh and fresh.valid_for(self.config.token_renew_margin) else None
 
         try:
             return singleflight.fetch_or_wait(
                 keys.lock_key(key),
-                produce=lambda: self._authenticate(key),
+                result_key=key,
+                produce=self._authenticate,
                 ready=renewed,
                 lock_seconds=self.config.lock_seconds,
             )
@@ -348,7 +349,8 @@ class CloposClient:
         current = _Token.read(cache.get(keys.token_key(self.config.brand, self.config.integrator_id)))
         return current.expires_at if current else None
 
-    def _authenticate(self, key: str) -> str:
+    def _authenticate(self) -> singleflight.Produced[str]:
+        """A new token, and its cache entry (single-flight stores it as it releases the lock)."""
         body = {
             "client_id": self.config.client_id,
             "client_secret": self.config.client_secret,
@@ -368,9 +370,9 @@ class CloposClient:
         except (TypeError, ValueError) as exc:
             raise CloposResponseError("auth: unreadable expires_at") from exc
         lifetime = int(expires_at - now)
-        if lifetime > 0:
-            cache.set(key, {"token": token, "expires_at": expires_at}, timeout=lifetime)
-        return token
+        if lifetime <= 0:
+            return singleflight.Produced(token)  # usable once, not worth keeping
+        return singleflight.Produced(token, {"token": token, "expires_at": expires_at}, lifetime)
 
     def _forget_token(self, token: str) -> None:
         key = keys.token_key(self.config.brand, self.config.integrator_id)

@@ -155,40 +155,42 @@ def peek[T](source: Source[T]) -> T | None:
         return None
 
 
-def _store[T](source: Source[T], payload: Any) -> Loaded[T]:
+def _produced[T](source: Source[T], payload: Any) -> singleflight.Produced[Loaded[T]]:
+    """The fetched record and the cache entry that keeps it (single-flight stores the entry as
+    it releases the lock, in the same round trip)."""
     value = source.parse(payload)  # raises before anything unreadable is cached
     policy = source.ages(value)
     fetched_at = time.time()
     entry = Entry(
         payload, fetched_at, fetched_at + policy.fresh, fetched_at + policy.stale, version=secrets.token_hex(8)
     )
-    with deadline.timed("cache"):
-        cache.set(source.key, entry.as_cached(), timeout=policy.keep)
     _keep_parsed(source.key, entry.version, value)
-    return Loaded(value, Freshness(fetched_at=as_datetime(fetched_at), source="live", version=entry.version))
+    loaded = Loaded(value, Freshness(fetched_at=as_datetime(fetched_at), source="live", version=entry.version))
+    return singleflight.Produced(loaded, entry.as_cached(), policy.keep)
 
 
-def _newer_than(source: Source[Any], seen: Entry | None) -> Callable[[], Entry | None]:
-    """A reader for single-flight: the cached entry once someone stored a newer one."""
+def _newer_than(seen: Entry | None) -> Callable[[Any], Entry | None]:
+    """A reader for single-flight: the entry in a raw cached value, once it is newer than `seen`."""
     seen_at = seen.fetched_at if seen else 0.0
 
-    def read() -> Entry | None:
-        newer = Entry.read(cache.get(source.key))
+    def read(raw: Any) -> Entry | None:
+        newer = Entry.read(raw)
         return newer if newer and newer.fetched_at > seen_at else None
 
     return read
 
 
 def _fetch_once[T](source: Source[T], seen: Entry | None) -> Loaded[T]:
-    newer = _newer_than(source, seen)
+    newer = _newer_than(seen)
 
-    def stored_meanwhile() -> Loaded[T] | None:
-        entry = newer()
+    def stored_meanwhile(raw: Any) -> Loaded[T] | None:
+        entry = newer(raw)
         return None if entry is None else _loaded(entry, source, "cached")
 
     return singleflight.fetch_or_wait(
         keys.lock_key(source.key),
-        produce=lambda: _store(source, source.fetch()),
+        result_key=source.key,
+        produce=lambda: _produced(source, source.fetch()),
         ready=stored_meanwhile,
         lock_seconds=get_clopos_client().config.lock_seconds,
     )
@@ -201,22 +203,24 @@ def _revalidate_in_background(source: Source[Any], seen: Entry) -> None:
     owner = singleflight.acquire(lock_key, lock_seconds=config.lock_seconds)
     if not owner:
         return  # someone is already fetching it
-    newer = _newer_than(source, seen)
+    newer = _newer_than(seen)
 
     def revalidate() -> None:
         # The refresh has a Clopos budget of its own, like a request: the lock outlives it.
         token = deadline.begin(budget_seconds=config.timeouts.request_budget, background=True)
+        stored = None
         try:
             with deadline.upstream_reason("revalidate"):
-                if newer() is None:
-                    _store(source, source.fetch())
+                if newer(cache.get(source.key)) is None:
+                    produced = _produced(source, source.fetch())
+                    stored = (source.key, produced.cached, produced.seconds)
         except CloposNotFoundError:
             cache.delete(source.key)
         except CloposError as exc:
             # The client already logged the call; the copy stays until it can be replaced.
             logger.warning("background revalidation failed key=%s error=%s", source.key, type(exc).__name__)
         finally:
-            singleflight.release(lock_key, owner)
+            singleflight.release(lock_key, owner, store=stored)
             deadline.end(token)
             db.connections.close_all()  # this thread's own connections
 

@@ -63,6 +63,20 @@ class SharedDatabaseCache(DatabaseCache):
                 return False
             return self.delete(key)
 
+    def add_and_get(self, key: str, value: Any, timeout: int, other_key: str) -> tuple[bool, Any]:
+        """`add(key, value, timeout)`, then `get(other_key)`, in one transaction. The same
+        contract as SharedRedisCache.add_and_get (clopos.singleflight uses it)."""
+        db = router.db_for_write(self.cache_model_class)
+        with transaction.atomic(using=db):
+            return self.add(key, value, timeout=timeout), self.get(other_key)
+
+    def set_and_delete_if_equal(self, entry: tuple[str, Any, int | None], key: str, value: Any) -> None:
+        """`set(*entry)`, then `delete_if_equal(key, value)`, in one transaction."""
+        db = router.db_for_write(self.cache_model_class)
+        with transaction.atomic(using=db):
+            self.set(entry[0], entry[1], timeout=entry[2])
+            self.delete_if_equal(key, value)
+
     def _expires(self, db: str, made_key: str):  # type: ignore[no-untyped-def]
         connection = connections[db]
         quote_name = connection.ops.quote_name
@@ -130,13 +144,40 @@ class SharedRedisCache(RedisCache):
             pipe.set(self.make_and_validate_key(key), self._cache._serializer.dumps(value), ex=max(1, int(ttl)))  # type: ignore[attr-defined]
         pipe.execute()
 
+    _DELETE_IF_EQUAL = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
     def delete_if_equal(self, key: str, value: Any) -> bool:
         """Delete `key` only while it still holds `value` (a lock's owner token), atomically and
         in one round trip (clopos.singleflight.release)."""
         client = self._cache.get_client(write=True)
-        script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-        dumped = self._cache._serializer.dumps(value)  # type: ignore[attr-defined]
-        return bool(client.eval(script, 1, self.make_and_validate_key(key), dumped))
+        return bool(client.eval(self._DELETE_IF_EQUAL, 1, self.make_and_validate_key(key), self._dumps(value)))
+
+    def add_and_get(self, key: str, value: Any, timeout: int, other_key: str) -> tuple[bool, Any]:
+        """`add(key, value, timeout)`, then `get(other_key)` as it is after it, in one pipeline:
+        (added, the other key's value or None). clopos.singleflight takes a lock and reads the
+        result it guards so."""
+        pipe = self._pipeline()
+        pipe.set(self.make_and_validate_key(key), self._dumps(value), ex=max(1, int(timeout)), nx=True)
+        pipe.get(self.make_and_validate_key(other_key))
+        added, raw = pipe.execute()
+        return bool(added), None if raw is None else self._cache._serializer.loads(raw)  # type: ignore[attr-defined]
+
+    def set_and_delete_if_equal(self, entry: tuple[str, Any, int | None], key: str, value: Any) -> None:
+        """`set(*entry)`, then `delete_if_equal(key, value)`, in one pipeline, in that order:
+        clopos.singleflight stores a result and releases its lock so."""
+        entry_key, entry_value, entry_timeout = entry
+        made = self.make_and_validate_key(entry_key)
+        timeout = self.get_backend_timeout(entry_timeout)
+        pipe = self._pipeline()
+        if timeout == 0:
+            pipe.delete(made)  # as Django's set() does with a non-positive timeout
+        else:
+            pipe.set(made, self._dumps(entry_value), ex=timeout)
+        pipe.eval(self._DELETE_IF_EQUAL, 1, self.make_and_validate_key(key), self._dumps(value))
+        pipe.execute()
+
+    def _dumps(self, value: Any) -> Any:
+        return self._cache._serializer.dumps(value)  # type: ignore[attr-defined]
 
     def _pipeline(self) -> Any:
         return self._cache.get_client(write=True).pipeline(transaction=False)

@@ -20,29 +20,32 @@ from tests.conftest import cache_expiry_follows_time_machine
 pytestmark = pytest.mark.django_db
 
 LOCK = "clopos:test:thing:lock"
+RESULT = "clopos:test:thing"
 
 
 class Produce:
     """A `produce` callable that counts its calls."""
 
-    def __init__(self, value="fetched", error: Exception | None = None):
+    def __init__(self, value="fetched", error: Exception | None = None, cached=None, seconds=0):
         self.value, self.error, self.calls = value, error, 0
+        self.cached, self.seconds = cached, seconds
 
     def __call__(self):
         self.calls += 1
         if self.error is not None:
             raise self.error
-        return self.value
+        return singleflight.Produced(self.value, self.cached, self.seconds)
 
 
 class Ready:
-    """A `ready` callable answering from a script: one value per call, the last one repeating.
-    A callable in the script runs (another worker acting) and its result is the answer."""
+    """A `ready` (or `wait_for` read) callable answering from a script, whatever the cache holds:
+    one value per call, the last one repeating. A callable in the script runs (another worker
+    acting) and its result is the answer."""
 
     def __init__(self, *script):
         self.script, self.calls = list(script), 0
 
-    def __call__(self):
+    def __call__(self, _raw=None):
         self.calls += 1
         step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
         return step() if callable(step) else step
@@ -118,7 +121,10 @@ def test_wait_for_with_no_time_reads_once():
 def test_the_leader_produces_once_and_releases_the_lock():
     produce = Produce("value")
 
-    assert singleflight.fetch_or_wait(LOCK, produce=produce, ready=Ready(None), lock_seconds=10) == "value"
+    assert (
+        singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=produce, ready=Ready(None), lock_seconds=10)
+        == "value"
+    )
 
     assert produce.calls == 1
     assert cache.get(LOCK) is None
@@ -127,7 +133,9 @@ def test_the_leader_produces_once_and_releases_the_lock():
 def test_the_leader_uses_a_result_stored_just_before_it_took_the_lock():
     produce = Produce()
 
-    result = singleflight.fetch_or_wait(LOCK, produce=produce, ready=Ready("stored"), lock_seconds=10)
+    result = singleflight.fetch_or_wait(
+        LOCK, result_key=RESULT, produce=produce, ready=Ready("stored"), lock_seconds=10
+    )
 
     assert result == "stored"
     assert produce.calls == 0
@@ -138,7 +146,7 @@ def test_a_failing_leader_releases_the_lock_and_raises():
     produce = Produce(error=CloposUnavailableError("down"))
 
     with pytest.raises(CloposUnavailableError):
-        singleflight.fetch_or_wait(LOCK, produce=produce, ready=Ready(None), lock_seconds=10)
+        singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=produce, ready=Ready(None), lock_seconds=10)
 
     assert cache.get(LOCK) is None
 
@@ -148,7 +156,7 @@ def test_a_waiter_gets_the_leaders_result_without_producing():
     produce = Produce()
     ready = Ready(None, None, "the leader's result")
 
-    result = singleflight.fetch_or_wait(LOCK, produce=produce, ready=ready, lock_seconds=10)
+    result = singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=produce, ready=ready, lock_seconds=10)
 
     assert result == "the leader's result"
     assert produce.calls == 0
@@ -162,7 +170,9 @@ def test_a_waiter_leads_when_the_leader_fails():
         singleflight.release(LOCK, other)  # gave up without storing anything
         return None
 
-    result = singleflight.fetch_or_wait(LOCK, produce=produce, ready=Ready(None, leader_fails, None), lock_seconds=10)
+    result = singleflight.fetch_or_wait(
+        LOCK, result_key=RESULT, produce=produce, ready=Ready(None, leader_fails, None), lock_seconds=10
+    )
 
     assert result == "mine"
     assert produce.calls == 1
@@ -174,7 +184,7 @@ def test_a_waiter_times_out_with_the_lock_lifetime():
     produce = Produce()
 
     with pytest.raises(CloposTimeoutError):
-        singleflight.fetch_or_wait(LOCK, produce=produce, ready=Ready(None), lock_seconds=0.2)
+        singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=produce, ready=Ready(None), lock_seconds=0.2)
 
     assert produce.calls == 0
 
@@ -192,7 +202,7 @@ def test_a_waiter_never_waits_past_the_requests_own_budget(monkeypatch):
     token = deadline.begin(budget_seconds=0.2)
     try:
         with pytest.raises(CloposTimeoutError):
-            singleflight.fetch_or_wait(LOCK, produce=Produce(), ready=Ready(None), lock_seconds=30)
+            singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=Produce(), ready=Ready(None), lock_seconds=30)
         waited = deadline.current().durations.get("wait", 0.0)
     finally:
         deadline.end(token)
@@ -205,10 +215,135 @@ def test_waiting_is_timed_as_wait():
     singleflight.acquire(LOCK, lock_seconds=10)
     token = deadline.begin(budget_seconds=None)
     try:
-        singleflight.fetch_or_wait(LOCK, produce=Produce(), ready=Ready(None, "done"), lock_seconds=10)
+        singleflight.fetch_or_wait(
+            LOCK, result_key=RESULT, produce=Produce(), ready=Ready(None, "done"), lock_seconds=10
+        )
         timings = deadline.current()
     finally:
         deadline.end(token)
 
     assert timings.durations["wait"] >= singleflight.POLL_INTERVAL * 0.5
     assert time.monotonic() - timings.started >= timings.durations["wait"]
+
+
+# --- round trips: the leader's two cache calls, a waiter's one per poll -------------------------
+
+
+@pytest.fixture(params=["batched", "one at a time"])
+def cache_calls(request, monkeypatch):
+    """The cache calls single-flight makes, by name: on the project's backends (which batch the
+    lock with the result), and on a cache without the batched calls."""
+    from django.core.cache import caches
+
+    backend_class = type(caches["default"])
+    if request.param == "one at a time":
+        monkeypatch.delattr(backend_class, "add_and_get")
+        monkeypatch.delattr(backend_class, "set_and_delete_if_equal")
+    calls = []
+    depth = [0]  # a backend's batched call made of its own calls counts once
+    for name in [
+        "add",
+        "get",
+        "get_many",
+        "set",
+        "delete",
+        "delete_if_equal",
+        "add_and_get",
+        "set_and_delete_if_equal",
+    ]:
+        original = getattr(backend_class, name, None)
+        if original is None:
+            continue
+
+        def spy(self, *args, _name=name, _original=original, **kwargs):
+            if not depth[0]:
+                calls.append(_name)
+            depth[0] += 1
+            try:
+                return _original(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        monkeypatch.setattr(backend_class, name, spy)
+    return request.param, calls, depth
+
+
+def test_the_leader_stores_its_result_and_releases_the_lock_in_one_call(cache_calls):
+    how, calls, _ = cache_calls
+    produce = Produce("parsed", cached={"raw": 1}, seconds=120)
+
+    result = singleflight.fetch_or_wait(
+        LOCK, result_key=RESULT, produce=produce, ready=lambda raw: raw, lock_seconds=10
+    )
+
+    assert result == "parsed"
+    assert cache.get_many([RESULT, LOCK]) == {RESULT: {"raw": 1}}  # stored, and the lock is gone
+    if how == "batched":
+        assert calls[:2] == ["add_and_get", "set_and_delete_if_equal"]
+    else:
+        assert calls[:4] == ["add", "get", "set", "delete_if_equal"]
+
+
+def test_the_leader_reads_the_result_as_it_takes_the_lock(cache_calls):
+    how, calls, _ = cache_calls
+    cache.set(RESULT, {"raw": "another worker's"}, timeout=60)
+    calls.clear()
+    produce = Produce()
+
+    result = singleflight.fetch_or_wait(
+        LOCK, result_key=RESULT, produce=produce, ready=lambda raw: raw, lock_seconds=10
+    )
+
+    assert result == {"raw": "another worker's"}
+    assert produce.calls == 0
+    assert cache.get(LOCK) is None
+    assert calls[: 2 if how == "batched" else 3] == (
+        ["add_and_get", "delete_if_equal"] if how == "batched" else ["add", "get", "delete_if_equal"]
+    )
+
+
+def test_a_leader_with_nothing_to_cache_only_releases():
+    produce = Produce("short-lived")  # cached=None: nothing to keep
+
+    assert singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=produce, ready=Ready(None), lock_seconds=10)
+    assert cache.get_many([RESULT, LOCK]) == {}
+
+
+def test_a_failing_leader_stores_nothing():
+    produce = Produce(error=CloposUnavailableError("down"), cached={"raw": 1}, seconds=60)
+
+    with pytest.raises(CloposUnavailableError):
+        singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=produce, ready=Ready(None), lock_seconds=10)
+
+    assert cache.get_many([RESULT, LOCK]) == {}
+
+
+def test_a_waiter_reads_the_result_and_the_lock_in_one_call_per_poll(cache_calls):
+    _, calls, depth = cache_calls
+    other = singleflight.acquire(LOCK, lock_seconds=10)  # the leader, in another worker
+    polls = []
+
+    def ready(raw):
+        polls.append(raw)
+        if len(polls) == 3:  # the leader finishes between two polls (its calls are not this worker's)
+            depth[0] += 1
+            singleflight.release(LOCK, other, store=(RESULT, "the leader's", 60))
+            depth[0] -= 1
+        return raw
+
+    calls.clear()
+    result = singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=Produce(), ready=ready, lock_seconds=10)
+
+    assert result == "the leader's"
+    assert polls == [None, None, None, "the leader's"]
+    assert calls == ["add_and_get" if "add_and_get" in calls else "add"] + ["get_many"] * 4
+
+
+def test_acquire_reading_reads_nothing_when_the_lock_is_taken():
+    cache.set(RESULT, "value", timeout=60)
+    assert singleflight.acquire(LOCK, lock_seconds=10)
+
+    owner, seen = singleflight.acquire_reading(LOCK, RESULT, lock_seconds=10)
+
+    assert owner is None
+    assert seen in (None, "value")  # the caller does not lead: what it read is not used

@@ -51,3 +51,39 @@ def test_delete_if_equal_deletes_only_its_own_value():
     assert cache.delete_if_equal("t:lock", "owner-1") is True
     assert cache.get("t:lock") is None
     assert cache.delete_if_equal("t:lock", "owner-1") is False
+
+
+def test_add_and_get_takes_a_free_key_and_reads_the_other_after_it():
+    cache.set("t:result", {"v": 1}, timeout=60)
+
+    assert cache.add_and_get("t:lock", "owner-1", 30, "t:result") == (True, {"v": 1})
+    assert cache.get("t:lock") == "owner-1"
+    assert 0 < remaining_seconds("t:lock") <= 30
+
+
+def test_add_and_get_leaves_a_taken_key_alone():
+    cache.set("t:lock", "owner-1", timeout=60)
+
+    assert cache.add_and_get("t:lock", "owner-2", 30, "t:missing") == (False, None)
+    assert cache.get("t:lock") == "owner-1"
+
+
+def test_set_and_delete_if_equal_stores_then_releases_only_its_own_lock():
+    cache.set("t:lock", "owner-1", timeout=60)
+
+    cache.set_and_delete_if_equal(("t:result", {"v": 2}, 120), "t:lock", "owner-2")  # someone else's lock
+    assert cache.get_many(["t:result", "t:lock"]) == {"t:result": {"v": 2}, "t:lock": "owner-1"}
+    assert 60 < remaining_seconds("t:result") <= 120
+
+    cache.set_and_delete_if_equal(("t:result", {"v": 3}, 120), "t:lock", "owner-1")
+    assert cache.get_many(["t:result", "t:lock"]) == {"t:result": {"v": 3}}
+
+
+def test_set_and_delete_if_equal_follows_djangos_timeouts():
+    cache.set("t:gone", "old", timeout=60)
+
+    cache.set_and_delete_if_equal(("t:gone", "new", 0), "t:lock", "nobody")  # 0: delete, as set() does
+    cache.set_and_delete_if_equal(("t:kept", "forever", None), "t:lock", "nobody")  # None: no expiry
+
+    assert cache.get("t:gone") is None
+    assert cache.get("t:kept") == "forever"
