@@ -63,19 +63,17 @@ class SharedDatabaseCache(DatabaseCache):
                 return False
             return self.delete(key)
 
+    # The same contracts as SharedRedisCache's (clopos.singleflight uses them), made of this
+    # cache's own calls in turn: each is atomic already, and SQLite is in-process, so a wrapping
+    # transaction would only add statements (the SAVEPOINTs of the nested ones).
     def add_and_get(self, key: str, value: Any, timeout: int, other_key: str) -> tuple[bool, Any]:
-        """`add(key, value, timeout)`, then `get(other_key)`, in one transaction. The same
-        contract as SharedRedisCache.add_and_get (clopos.singleflight uses it)."""
-        db = router.db_for_write(self.cache_model_class)
-        with transaction.atomic(using=db):
-            return self.add(key, value, timeout=timeout), self.get(other_key)
+        """`add(key, value, timeout)`, then `get(other_key)`."""
+        return self.add(key, value, timeout=timeout), self.get(other_key)
 
     def set_and_delete_if_equal(self, entry: tuple[str, Any, int | None], key: str, value: Any) -> None:
-        """`set(*entry)`, then `delete_if_equal(key, value)`, in one transaction."""
-        db = router.db_for_write(self.cache_model_class)
-        with transaction.atomic(using=db):
-            self.set(entry[0], entry[1], timeout=entry[2])
-            self.delete_if_equal(key, value)
+        """`set(*entry)`, then `delete_if_equal(key, value)`."""
+        self.set(entry[0], entry[1], timeout=entry[2])
+        self.delete_if_equal(key, value)
 
     def _expires(self, db: str, made_key: str):  # type: ignore[no-untyped-def]
         connection = connections[db]
