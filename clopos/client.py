@@ -16,7 +16,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -44,6 +46,9 @@ from .errors import (
 from .timeouts import Timeouts
 
 logger = logging.getLogger("clopos")
+
+# The pre-call state a caller read ahead for the next call (`CloposClient.state_read_ahead`).
+_state_offered: ContextVar[dict[str, Any] | None] = ContextVar("clopos_state_offered", default=None)
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 #: Query parameters: a mapping, or ordered pairs when a key repeats or order matters.
@@ -277,12 +282,30 @@ class CloposClient:
             raise answer.error
         return answer.body
 
+    def state_keys(self) -> list[str]:
+        """What a call reads before it goes out: the 429 pause, the token and the circuit's state."""
+        pause = keys.rate_pause_key(self.config.brand, self.config.integrator_id)
+        return [pause, self._token_key(), *self.breaker.state_keys()]
+
+    @contextmanager
+    def state_read_ahead(self, values: Mapping[str, Any]) -> Iterator[None]:
+        """Hand the next call inside the block its `state_keys` as the caller read them (as
+        get_many gives them), in a round trip of the caller's own: a cold fill reads them with
+        its lock. Used by one call only, and never outside the block."""
+        offer = _state_offered.set({key: values[key] for key in self.state_keys() if key in values})
+        try:
+            yield
+        finally:
+            _state_offered.reset(offer)
+
     def _read_state(self) -> dict[str, Any]:
-        """The 429 pause, the token and the circuit's state in one cache round trip: what a call
-        checks before it goes out."""
-        names = [keys.rate_pause_key(self.config.brand, self.config.integrator_id), self._token_key()]
+        """The call's `state_keys` in one cache round trip, or as read ahead for it."""
+        offered = _state_offered.get()
+        if offered is not None:
+            _state_offered.set(None)
+            return offered
         with deadline.timed("cache"):
-            return cache.get_many([*names, *self.breaker.state_keys()])
+            return cache.get_many(self.state_keys())
 
     def _token_key(self) -> str:
         return keys.token_key(self.config.brand, self.config.integrator_id)
@@ -333,7 +356,7 @@ class CloposClient:
             return singleflight.fetch_or_wait(
                 keys.lock_key(key),
                 result_key=key,
-                produce=self._authenticate,
+                produce=lambda _read_ahead: self._authenticate(),
                 ready=renewed,
                 lock_seconds=self.config.lock_seconds,
             )

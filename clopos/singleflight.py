@@ -7,16 +7,17 @@ that dies holding it blocks the key for at most `lock_seconds`; callers size it 
 leader's worst case (`CloposConfig.lock_seconds`), so a live leader never loses it.
 
 Round trips (issue 13: each is ~0.15 ms on the production profile, and a cold page made nine):
-the leader takes the lock and reads the result key in one, and stores its result and releases
-the lock in one; a waiter reads the result and the lock in one per poll. The project's Redis
-backend batches them (clopos_admin/cache_backends.py); any other cache does them in turn.
+the leader takes the lock and reads the result key (and what its call reads first) in one, and
+stores its result and releases the lock in one; a waiter reads the result and the lock in one
+per poll. The project's backends batch them (clopos_admin/cache_backends.py); any other cache
+does them in turn.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,18 +50,20 @@ def acquire(lock_key: str, *, lock_seconds: float) -> str | None:
     return owner if cache.add(lock_key, owner, timeout=_lock_timeout(lock_seconds)) else None
 
 
-def acquire_reading(lock_key: str, result_key: str, *, lock_seconds: float) -> tuple[str | None, Any]:
-    """Take the lock and read `result_key` as it is once the lock is taken: (owner or None, the
-    raw cached value or None). One round trip on the project's Redis backend."""
+def acquire_reading(
+    lock_key: str, read_keys: Sequence[str], *, lock_seconds: float
+) -> tuple[str | None, dict[str, Any]]:
+    """Take the lock and read `read_keys` as they are once the lock is taken: (owner or None,
+    the keys found, as get_many gives them). One round trip on the project's Redis backend."""
     owner = uuid.uuid4().hex
     timeout = _lock_timeout(lock_seconds)
-    add_and_get = getattr(cache, "add_and_get", None)
-    if add_and_get is not None:
-        added, value = add_and_get(lock_key, owner, timeout, result_key)
+    add_and_get_many = getattr(cache, "add_and_get_many", None)
+    if add_and_get_many is not None:
+        added, values = add_and_get_many(lock_key, owner, timeout, read_keys)
     else:
         added = cache.add(lock_key, owner, timeout=timeout)
-        value = cache.get(result_key) if added else None
-    return (owner if added else None), value
+        values = cache.get_many(read_keys) if added else {}
+    return (owner if added else None), values
 
 
 def release(lock_key: str, owner: str, *, store: tuple[str, Any, int] | None = None) -> None:
@@ -94,16 +97,18 @@ def fetch_or_wait[T](
     lock_key: str,
     *,
     result_key: str,
-    produce: Callable[[], Produced[T]],
+    produce: Callable[[Mapping[str, Any]], Produced[T]],
     ready: Callable[[Any], T | None],
     lock_seconds: float,
+    read_ahead: Sequence[str] = (),
 ) -> T:
     """`produce` in exactly one worker at a time; the others wait for its result.
 
     `ready` turns the raw value cached at `result_key` into the result (None while there is
     none). The leader reads it once more as it takes the lock, since another worker may have
-    finished between the caller's read and the lock; it caches what `produce` made and releases
-    the lock together. A waiter that sees the lock released without a result (the leader
+    finished between the caller's read and the lock, and with it the keys in `read_ahead`, which
+    it hands to `produce` (what the call it makes would read first); it caches what `produce`
+    made and releases the lock together. A waiter that sees the lock released without a result (the leader
     failed) tries to lead itself. Waiting ends with the lock's lifetime or the request's own
     Clopos budget, whichever comes first: then CloposTimeoutError.
     """
@@ -111,14 +116,14 @@ def fetch_or_wait[T](
     until = time.monotonic() + (lock_seconds if remaining is None else min(lock_seconds, remaining))
     while True:
         with deadline.timed("cache"):
-            owner, seen = acquire_reading(lock_key, result_key, lock_seconds=lock_seconds)
+            owner, seen = acquire_reading(lock_key, [result_key, *read_ahead], lock_seconds=lock_seconds)
         if owner:
             stored = None
             try:
-                found = ready(seen)
+                found = ready(seen.get(result_key))
                 if found is not None:
                     return found
-                produced = produce()
+                produced = produce({key: seen[key] for key in read_ahead if key in seen})
                 if produced.cached is not None:
                     stored = (result_key, produced.cached, produced.seconds)
                 return produced.result

@@ -187,12 +187,20 @@ def _fetch_once[T](source: Source[T], seen: Entry | None) -> Loaded[T]:
         entry = newer(raw)
         return None if entry is None else _loaded(entry, source, "cached")
 
+    client = get_clopos_client()
+
+    def produce(read_ahead: Mapping[str, Any]) -> singleflight.Produced[Loaded[T]]:
+        # The call's pre-call state came with the lock: one round trip fewer on a cold page.
+        with client.state_read_ahead(read_ahead):
+            return _produced(source, source.fetch())
+
     return singleflight.fetch_or_wait(
         keys.lock_key(source.key),
         result_key=source.key,
-        produce=lambda: _produced(source, source.fetch()),
+        produce=produce,
         ready=stored_meanwhile,
-        lock_seconds=get_clopos_client().config.lock_seconds,
+        lock_seconds=client.config.lock_seconds,
+        read_ahead=client.state_keys(),
     )
 
 

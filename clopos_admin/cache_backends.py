@@ -9,7 +9,7 @@ default timeout. Here incr() runs in the same kind of transaction and keeps the 
 Redis' INCRBY does (counters such as the status panel's failure buckets rely on it).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.cache.backends.db import DatabaseCache
@@ -66,9 +66,11 @@ class SharedDatabaseCache(DatabaseCache):
     # The same contracts as SharedRedisCache's (clopos.singleflight uses them), made of this
     # cache's own calls in turn: each is atomic already, and SQLite is in-process, so a wrapping
     # transaction would only add statements (the SAVEPOINTs of the nested ones).
-    def add_and_get(self, key: str, value: Any, timeout: int, other_key: str) -> tuple[bool, Any]:
-        """`add(key, value, timeout)`, then `get(other_key)`."""
-        return self.add(key, value, timeout=timeout), self.get(other_key)
+    def add_and_get_many(
+        self, key: str, value: Any, timeout: int, other_keys: Sequence[str]
+    ) -> tuple[bool, dict[str, Any]]:
+        """`add(key, value, timeout)`, then `get_many(other_keys)`."""
+        return self.add(key, value, timeout=timeout), self.get_many(other_keys)
 
     def set_and_delete_if_equal(self, entry: tuple[str, Any, int | None], key: str, value: Any) -> None:
         """`set(*entry)`, then `delete_if_equal(key, value)`."""
@@ -150,15 +152,20 @@ class SharedRedisCache(RedisCache):
         client = self._cache.get_client(write=True)
         return bool(client.eval(self._DELETE_IF_EQUAL, 1, self.make_and_validate_key(key), self._dumps(value)))
 
-    def add_and_get(self, key: str, value: Any, timeout: int, other_key: str) -> tuple[bool, Any]:
-        """`add(key, value, timeout)`, then `get(other_key)` as it is after it, in one pipeline:
-        (added, the other key's value or None). clopos.singleflight takes a lock and reads the
+    def add_and_get_many(
+        self, key: str, value: Any, timeout: int, other_keys: Sequence[str]
+    ) -> tuple[bool, dict[str, Any]]:
+        """`add(key, value, timeout)`, then `get_many(other_keys)` as they are after it, in one
+        pipeline: (added, the other keys found). clopos.singleflight takes a lock and reads the
         result it guards so."""
+        made = {self.make_and_validate_key(other): other for other in other_keys}
         pipe = self._pipeline()
         pipe.set(self.make_and_validate_key(key), self._dumps(value), ex=max(1, int(timeout)), nx=True)
-        pipe.get(self.make_and_validate_key(other_key))
-        added, raw = pipe.execute()
-        return bool(added), None if raw is None else self._cache._serializer.loads(raw)  # type: ignore[attr-defined]
+        pipe.mget(list(made))
+        added, raws = pipe.execute()
+        loads = self._cache._serializer.loads  # type: ignore[attr-defined]
+        found = {made[made_key]: loads(raw) for made_key, raw in zip(made, raws, strict=True) if raw is not None}
+        return bool(added), found
 
     def set_and_delete_if_equal(self, entry: tuple[str, Any, int | None], key: str, value: Any) -> None:
         """`set(*entry)`, then `delete_if_equal(key, value)`, in one pipeline, in that order:

@@ -758,3 +758,65 @@ def test_call_log_has_one_line_per_call_and_no_secret(clopos_api, order_url, cap
     assert all(re.search(r"status=\d+ duration_ms=\d+ attempts=\d+ cache=\w+ failure=\S+", line) for line in lines)
     for secret in ("tok-SECRET-4f7a", settings.CLOPOS_CLIENT_SECRET, settings.CLOPOS_CLIENT_ID):
         assert secret not in caplog.text
+
+
+# --- The pre-call state, read ahead by a caller (a cold fill reads it with its lock) ------------
+
+
+@pytest.fixture
+def state_reads(monkeypatch):
+    """Every cache read of the client's pre-call state, by the keys it asked for."""
+    from django.core.cache import caches
+
+    backend_class = type(caches["default"])
+    original = backend_class.get_many
+    reads = []
+
+    def spy(self, keys, *args, **kwargs):
+        reads.append(list(keys))
+        return original(self, keys, *args, **kwargs)
+
+    monkeypatch.setattr(backend_class, "get_many", spy)
+    return reads
+
+
+def test_a_call_reads_its_state_unless_it_was_read_ahead(clopos_api, client, order_url, state_reads):
+    clopos_api.get(order_url, json=load_payload(ORDER_4101))
+    client.get_order(4101)  # the token, now cached
+    state_reads.clear()
+
+    with client.state_read_ahead(cache.get_many(client.state_keys())):
+        client.get_order(4101)  # uses what was read ahead
+        client.get_order(4101)  # the offer was for one call: reads its own
+    client.get_order(4101)  # and outside the block, always its own
+
+    state = client.state_keys()
+    state_read = [read for read in state_reads if set(read) & set(state)]  # not the budget's reads
+    assert state_read == [state] * 3  # the read ahead, then the second and third calls'
+
+
+def test_state_read_ahead_is_what_the_call_acts_on(clopos_api, client, order_url):
+    clopos_api.get(order_url, json=load_payload(ORDER_4101))
+    pause_key = keys.rate_pause_key(settings.CLOPOS_BRAND, settings.CLOPOS_INTEGRATOR_ID)
+    put_token("token-read-ahead", 3600)
+    read_ahead = cache.get_many(client.state_keys()) | {pause_key: time.time() + 30}  # paused, as read
+
+    with client.state_read_ahead(read_ahead), pytest.raises(CloposRateLimitedError):
+        client.get_order(4101)
+    assert len(clopos_api.calls) == 0
+
+    with client.state_read_ahead(cache.get_many(client.state_keys())):
+        client.get_order(4101)
+    assert clopos_api.calls[-1].request.headers["x-token"] == "token-read-ahead"
+
+
+def test_an_unused_read_ahead_is_gone_after_its_block(clopos_api, client, order_url):
+    clopos_api.get(order_url, json=load_payload(ORDER_4101))
+    pause_key = keys.rate_pause_key(settings.CLOPOS_BRAND, settings.CLOPOS_INTEGRATOR_ID)
+
+    with client.state_read_ahead({pause_key: time.time() + 30}):
+        pass  # no call made: the offer is never used
+
+    client.get_order(4101)  # not paused: the cache holds no pause
+    assert len(clopos_api.calls) >= 1
+

@@ -30,8 +30,9 @@ class Produce:
         self.value, self.error, self.calls = value, error, 0
         self.cached, self.seconds = cached, seconds
 
-    def __call__(self):
+    def __call__(self, read_ahead):
         self.calls += 1
+        self.read_ahead = read_ahead
         if self.error is not None:
             raise self.error
         return singleflight.Produced(self.value, self.cached, self.seconds)
@@ -237,7 +238,7 @@ def cache_calls(request, monkeypatch):
 
     backend_class = type(caches["default"])
     if request.param == "one at a time":
-        monkeypatch.delattr(backend_class, "add_and_get")
+        monkeypatch.delattr(backend_class, "add_and_get_many")
         monkeypatch.delattr(backend_class, "set_and_delete_if_equal")
     calls = []
     depth = [0]  # a backend's batched call made of its own calls counts once
@@ -248,7 +249,7 @@ def cache_calls(request, monkeypatch):
         "set",
         "delete",
         "delete_if_equal",
-        "add_and_get",
+        "add_and_get_many",
         "set_and_delete_if_equal",
     ]:
         original = getattr(backend_class, name, None)
@@ -279,9 +280,9 @@ def test_the_leader_stores_its_result_and_releases_the_lock_in_one_call(cache_ca
     assert result == "parsed"
     assert cache.get_many([RESULT, LOCK]) == {RESULT: {"raw": 1}}  # stored, and the lock is gone
     if how == "batched":
-        assert calls[:2] == ["add_and_get", "set_and_delete_if_equal"]
+        assert calls[:2] == ["add_and_get_many", "set_and_delete_if_equal"]
     else:
-        assert calls[:4] == ["add", "get", "set", "delete_if_equal"]
+        assert calls[:4] == ["add", "get_many", "set", "delete_if_equal"]
 
 
 def test_the_leader_reads_the_result_as_it_takes_the_lock(cache_calls):
@@ -298,7 +299,7 @@ def test_the_leader_reads_the_result_as_it_takes_the_lock(cache_calls):
     assert produce.calls == 0
     assert cache.get(LOCK) is None
     assert calls[: 2 if how == "batched" else 3] == (
-        ["add_and_get", "delete_if_equal"] if how == "batched" else ["add", "get", "delete_if_equal"]
+        ["add_and_get_many", "delete_if_equal"] if how == "batched" else ["add", "get_many", "delete_if_equal"]
     )
 
 
@@ -336,14 +337,33 @@ def test_a_waiter_reads_the_result_and_the_lock_in_one_call_per_poll(cache_calls
 
     assert result == "the leader's"
     assert polls == [None, None, None, "the leader's"]
-    assert calls == ["add_and_get" if "add_and_get" in calls else "add"] + ["get_many"] * 4
+    assert calls == ["add_and_get_many" if "add_and_get_many" in calls else "add"] + ["get_many"] * 4
 
 
 def test_acquire_reading_reads_nothing_when_the_lock_is_taken():
     cache.set(RESULT, "value", timeout=60)
     assert singleflight.acquire(LOCK, lock_seconds=10)
 
-    owner, seen = singleflight.acquire_reading(LOCK, RESULT, lock_seconds=10)
+    owner, _ = singleflight.acquire_reading(LOCK, [RESULT], lock_seconds=10)
 
-    assert owner is None
-    assert seen in (None, "value")  # the caller does not lead: what it read is not used
+    assert owner is None  # the caller does not lead: what it read is not used
+
+
+def test_the_leader_hands_produce_what_it_read_ahead_with_the_lock(cache_calls):
+    how, calls, _ = cache_calls
+    cache.set_many({"t:pause": 12.5, "t:token": {"token": "t"}}, timeout=60)
+    calls.clear()
+    produce = Produce("made")
+
+    result = singleflight.fetch_or_wait(
+        LOCK,
+        result_key=RESULT,
+        produce=produce,
+        ready=Ready(None),
+        lock_seconds=10,
+        read_ahead=["t:pause", "t:token", "t:missing"],
+    )
+
+    assert result == "made"
+    assert produce.read_ahead == {"t:pause": 12.5, "t:token": {"token": "t"}}  # as get_many gives them
+    assert calls[0] == ("add_and_get_many" if how == "batched" else "add")  # read with the lock, not after

@@ -188,6 +188,30 @@ def test_waits_for_the_order_another_worker_is_fetching(catalogue_api):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_cold_fill_reads_its_calls_state_with_its_lock(catalogue_api, monkeypatch):
+    from django.core.cache import caches
+
+    from clopos.client import get_clopos_client
+
+    serve_order(catalogue_api, 4101)
+    serve_order(catalogue_api, 4103)
+    services.order_get(order_id=4101)  # the token and the catalogue, cached
+    backend_class = type(caches["default"])
+    reads, original = [], backend_class.get_many
+    monkeypatch.setattr(
+        backend_class,
+        "get_many",
+        lambda self, keys, *a, **kw: reads.append(list(keys)) or original(self, keys, *a, **kw),
+    )
+    calls_before = len(catalogue_api.calls)
+
+    assert services.order_get(order_id=4103).freshness.source == "live"
+
+    assert len(catalogue_api.calls) == calls_before + 1  # the order, and nothing else
+    assert get_clopos_client().state_keys() not in reads  # no read of its own: it came with the lock
+
+
+@pytest.mark.django_db(transaction=True)  # the other "worker" releases from its own thread and connection
 def test_fetches_itself_when_the_other_worker_gives_up(catalogue_api):
     key = keys.order_key(4103)
     lock = keys.lock_key(key)

@@ -53,18 +53,21 @@ def test_delete_if_equal_deletes_only_its_own_value():
     assert cache.delete_if_equal("t:lock", "owner-1") is False
 
 
-def test_add_and_get_takes_a_free_key_and_reads_the_other_after_it():
-    cache.set("t:result", {"v": 1}, timeout=60)
+def test_add_and_get_many_takes_a_free_key_and_reads_the_others_after_it():
+    cache.set_many({"t:result": {"v": 1}, "t:other": 7}, timeout=60)
 
-    assert cache.add_and_get("t:lock", "owner-1", 30, "t:result") == (True, {"v": 1})
+    assert cache.add_and_get_many("t:lock", "owner-1", 30, ["t:result", "t:missing", "t:other", "t:lock"]) == (
+        True,
+        {"t:result": {"v": 1}, "t:other": 7, "t:lock": "owner-1"},  # as get_many gives them, after the add
+    )
     assert cache.get("t:lock") == "owner-1"
     assert 0 < remaining_seconds("t:lock") <= 30
 
 
-def test_add_and_get_leaves_a_taken_key_alone():
+def test_add_and_get_many_leaves_a_taken_key_alone():
     cache.set("t:lock", "owner-1", timeout=60)
 
-    assert cache.add_and_get("t:lock", "owner-2", 30, "t:missing") == (False, None)
+    assert cache.add_and_get_many("t:lock", "owner-2", 30, ["t:missing"]) == (False, {})
     assert cache.get("t:lock") == "owner-1"
 
 
