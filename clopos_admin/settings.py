@@ -154,9 +154,6 @@ TEMPLATES = [
                 # (console/fragments.py). django-htmx's script tag adds one only when given.
                 "console.context_processors.console",
             ],
-            # `{% load i18n %}` is Django's library with a cheaper literal `{% translate %}`
-            # (console/templatetags/console_i18n.py; issue 13).
-            "libraries": {"i18n": "console.templatetags.console_i18n"},
         },
     },
 ]

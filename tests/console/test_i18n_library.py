@@ -1,10 +1,12 @@
-"""console.templatetags.console_i18n: `{% load i18n %}` with a cheaper literal `{% translate %}`.
+"""console.templatetags.console_i18n: Django's i18n library with a cheaper literal `{% translate %}`.
 
 Every case renders through the project's engine and through a stock Django engine side by side:
 the output must be the same string, with the same safety, in each language.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.template import Context, Engine, engines
@@ -37,7 +39,7 @@ STOCK = Engine(libraries={"i18n": "django.templatetags.i18n"})
 
 
 def render(source: str, engine_from_string) -> str:
-    return engine_from_string("{% load i18n %}" + source).render(CONTEXT)
+    return engine_from_string("{% load console_i18n %}" + source).render(CONTEXT)
 
 
 @pytest.mark.parametrize("language", ["en", "az", "ru"])
@@ -52,7 +54,7 @@ def test_renders_what_djangos_own_tag_renders(case, language):
 
 def test_a_literal_is_translated_for_the_language_of_each_render():
     # The node keeps what it rendered per language: the same compiled template, rendered in turn.
-    template = engines["django"].from_string('{% load i18n %}{% translate "Orders" %}')
+    template = engines["django"].from_string('{% load console_i18n %}{% translate "Orders" %}')
     rendered = {}
     for language in ["en", "az", "ru", "en", "az"]:
         with translation.override(language):
@@ -61,7 +63,7 @@ def test_a_literal_is_translated_for_the_language_of_each_render():
 
 
 def test_the_literal_node_returns_a_safe_string_as_djangos_does():
-    node = engines["django"].from_string('{% load i18n %}{% translate "Orders" %}').template.nodelist[-1]
+    node = engines["django"].from_string('{% load console_i18n %}{% translate "Orders" %}').template.nodelist[-1]
     assert isinstance(node, LiteralTranslateNode)
     with translation.override("az"):
         assert isinstance(node.render(Context()), SafeData)
@@ -78,8 +80,8 @@ def test_the_literal_node_returns_a_safe_string_as_djangos_does():
         ("{% translate message %}", TranslateNode),
     ],
 )
-def test_load_i18n_gives_the_literal_node_only_for_a_plain_literal(source, node_type):
-    nodelist = engines["django"].from_string("{% load i18n %}" + source).template.nodelist
+def test_the_library_gives_the_literal_node_only_for_a_plain_literal(source, node_type):
+    nodelist = engines["django"].from_string("{% load console_i18n %}" + source).template.nodelist
     assert type(nodelist[-1]) is node_type
 
 
@@ -94,3 +96,19 @@ def test_every_other_i18n_tag_and_filter_is_djangos():
         "translate",
         "trans",
     }
+
+
+def test_every_project_template_loads_the_cheaper_library_not_djangos():
+    # A template that loads Django's `i18n` renders correctly but pays Django's tag (issue 13).
+    from tests.live import ROOT
+
+    loads = re.compile(r"{%\s*load\s([^%]*)%}")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "templates").rglob("*.html")
+        if any("i18n" in match.split() for match in loads.findall(path.read_text()))
+    ]
+    translating = [path for path in (ROOT / "templates").rglob("*.html") if "{% translate" in path.read_text()]
+
+    assert offenders == []
+    assert len(translating) > 20  # the check above looked at the real templates
