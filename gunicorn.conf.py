@@ -7,6 +7,7 @@ import gunicorn.http.wsgi
 
 from clopos.timeouts import from_environ as timeouts_from_environ
 from clopos.timeouts import worst_case_seconds
+from clopos_admin.gunicorn_worker import accept_gate
 
 # Threaded workers (gthread): a request waiting on a slow Clopos, or a slow client dripping its
 # headers (slowloris), holds one thread, not a whole process, so cached pages keep being served.
@@ -16,9 +17,10 @@ from clopos.timeouts import worst_case_seconds
 workers = int(os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() + 1)
 threads = int(os.environ.get("GUNICORN_THREADS") or 8)
 worker_class = "gthread" if threads > 1 else "sync"
-# GUNICORN_ACCEPT_GATE=N: accept only while fewer than N connections are in a worker's threads
-# (clopos_admin/gunicorn_worker.py; opt-in: it trades issue 9's headroom for a shorter tail).
-if threads > 1 and int(os.environ.get("GUNICORN_ACCEPT_GATE") or 0) > 0:
+# A worker accepts only while fewer than GUNICORN_ACCEPT_GATE (default 2) of its threads run
+# Python; threads waiting on Clopos or on a slow client do not count (clopos_admin/gunicorn_worker.py:
+# the warm page's tail, issue 13). GUNICORN_ACCEPT_GATE=0 gives gunicorn's own gthread worker.
+if threads > 1 and accept_gate() > 0:
     worker_class = "clopos_admin.gunicorn_worker.GatedThreadWorker"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 

@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from . import deadline, guard, keys, listing, singleflight
+from . import deadline, guard, keys, listing, singleflight, waiting
 from .errors import (
     CloposAuthError,
     CloposError,
@@ -457,9 +457,16 @@ class CloposClient:
         kind: FailureKind | None = None
         answer: _Answer | None = None
         try:
-            answer = self._exchange(
-                method, path, endpoint=endpoint, params=params, headers=headers, json_body=json_body, timeouts=timeouts
-            )
+            with waiting.on_clopos(background=deadline.current().background):
+                answer = self._exchange(
+                    method,
+                    path,
+                    endpoint=endpoint,
+                    params=params,
+                    headers=headers,
+                    json_body=json_body,
+                    timeouts=timeouts,
+                )
             error = _classify(answer, endpoint=endpoint, tolerate_401=tolerate_401)
             answer = dataclasses.replace(answer, error=error)
             status, attempts = answer.status, answer.attempts

@@ -820,3 +820,57 @@ def test_an_unused_read_ahead_is_gone_after_its_block(clopos_api, client, order_
     client.get_order(4101)  # not paused: the cache holds no pause
     assert len(clopos_api.calls) >= 1
 
+
+# --- Telling the gunicorn worker when a request thread waits on Clopos (clopos.waiting) ---------
+
+
+@pytest.fixture
+def waits():
+    """The waits on Clopos told to listeners: +1 / -1 in order, and the count during each call."""
+    from clopos import waiting
+
+    told = []
+    waiting.forget_listeners()
+    waiting.listen(told.append)
+    yield told
+    waiting.forget_listeners()
+
+
+def test_a_request_thread_tells_while_it_waits_on_clopos(clopos_api, client, order_url, waits):
+    during = []
+
+    def answer(request):
+        during.append(sum(waits))
+        return 200, {}, json.dumps(load_payload(ORDER_4101))
+
+    put_token("token", 3600)
+    clopos_api.add_callback(responses.GET, order_url, callback=answer)
+
+    client.get_order(4101)
+
+    assert during == [1]  # waiting while Clopos answers
+    assert waits == [1, -1]
+
+
+def test_a_failed_call_still_ends_its_wait(clopos_api, client, order_url, waits):
+    put_token("token", 3600)
+    clopos_api.get(order_url, body=requests.ConnectionError("refused"))
+
+    with pytest.raises(CloposUnavailableError):
+        client.get_order(4101)
+
+    assert sum(waits) == 0 and waits[0] == 1
+
+
+def test_a_background_refresh_does_not_tell(clopos_api, client, order_url, waits):
+    from clopos import deadline
+
+    put_token("token", 3600)
+    clopos_api.get(order_url, json=load_payload(ORDER_4101))
+    token = deadline.begin(budget_seconds=5, background=True)
+    try:
+        client.get_order(4101)
+    finally:
+        deadline.end(token)
+
+    assert waits == []  # its thread is not a request thread: the worker's count is of those
