@@ -33,7 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, close_old_connections, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field
 from django.utils.dateparse import parse_datetime
 
 from audit.models import AuditEntry
@@ -114,9 +117,8 @@ class Journal:
         claimed = connection.execute("SELECT uuid, row FROM pending WHERE claimed_by = ?", (claim,)).fetchall()
         if not claimed:
             return 0
-        entries = [_as_entry(entry_uuid, json.loads(row)) for entry_uuid, row in claimed]
         try:
-            AuditEntry.objects.bulk_create(entries, ignore_conflicts=True)  # a row moved twice is one row
+            _insert_once([(entry_uuid, json.loads(row)) for entry_uuid, row in claimed])
         except DatabaseError:
             with one_writer_at_a_time(self.path):
                 connection.execute(
@@ -125,7 +127,7 @@ class Journal:
             raise
         with one_writer_at_a_time(self.path):
             connection.execute("DELETE FROM pending WHERE claimed_by = ?", (claim,))
-        return len(entries)
+        return len(claimed)
 
 
 _writer_locks: dict[tuple[int, Path], tuple[threading.Lock, int]] = {}
@@ -172,10 +174,90 @@ def _as_row(entry: AuditEntry) -> dict[str, Any]:
     return {name: getattr(entry, name) for name in FIELDS}
 
 
-def _as_entry(entry_uuid: str, row: dict[str, Any]) -> AuditEntry:
-    row = dict(row)
-    row["created_at"] = parse_datetime(row["created_at"])
-    return AuditEntry(entry_uuid=uuid.UUID(entry_uuid), **row)
+def _insert_once(rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """Insert journal rows (uuid, row) into the audit table in one statement; a row whose uuid is
+    there already (moved twice) is skipped.
+
+    Plain SQL, not bulk_create: a model per row and the compiled batch (on PostgreSQL, an array
+    of each column dumped by psycopg) held the GIL for ~10–20 ms per 150 rows, a stall for every
+    page the worker was serving meanwhile (issue 13: the warm page's p99). On PostgreSQL the
+    batch is one JSON parameter the server unpacks (`jsonb_to_recordset`); elsewhere, one
+    multi-row VALUES with the fields' own database values.
+
+    A row whose user was deleted since the view keeps its username and loses the user, as the
+    foreign key's SET_NULL does to rows already moved: a missing user must not fail the batch
+    and every later drain with it."""
+    connection = connections[router.db_for_write(AuditEntry)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            batch = [dict(row, entry_uuid=entry_uuid) for entry_uuid, row in rows]
+            cursor.execute(_recordset_insert(connection), [json.dumps(batch, default=str)])
+        else:
+            params = [value for entry_uuid, row in rows for value in _db_values(entry_uuid, row, connection)]
+            cursor.execute(_values_insert(connection, len(rows)), params)
+
+
+COLUMNS = ("entry_uuid", *FIELDS)
+
+
+def _field(name: str) -> Field[Any, Any]:
+    """The audit table's field for a column name (`user_id` is the user foreign key's)."""
+    field = AuditEntry._meta.get_field(name)
+    assert isinstance(field, Field) and field.column
+    return field
+
+
+def _insert_into(connection: BaseDatabaseWrapper) -> tuple[str, str]:
+    """`INSERT INTO table (columns)` and the `ON CONFLICT` clause that skips a uuid moved before."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(_field(name).column)) for name in COLUMNS)
+    uuid_column = quote(str(_field("entry_uuid").column))
+    return f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({columns})", f"ON CONFLICT ({uuid_column}) DO NOTHING"
+
+
+def _user_table(connection: BaseDatabaseWrapper) -> tuple[str, str]:
+    user_meta = get_user_model()._meta
+    assert user_meta.pk is not None
+    return connection.ops.quote_name(user_meta.db_table), connection.ops.quote_name(str(user_meta.pk.column))
+
+
+def _recordset_insert(connection: BaseDatabaseWrapper) -> str:
+    insert, skip = _insert_into(connection)
+    quote = connection.ops.quote_name
+    users, user_pk = _user_table(connection)
+    # The JSON's keys, typed as their columns are (a foreign key as the key it points to).
+    record = ", ".join(f"{quote(name)} {_field(name).db_type(connection)}" for name in COLUMNS)
+    values = ", ".join(f"u.{user_pk}" if name == "user_id" else f"r.{quote(name)}" for name in COLUMNS)
+    return (
+        f"{insert} SELECT {values} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "  # noqa: S608 - names from the models' meta, quoted; values are parameters
+        f"LEFT JOIN {users} u ON u.{user_pk} = r.{quote('user_id')} {skip}"
+    )
+
+
+def _values_insert(connection: BaseDatabaseWrapper, count: int) -> str:
+    insert, skip = _insert_into(connection)
+    users, user_pk = _user_table(connection)
+    row = ", ".join(
+        f"(SELECT {user_pk} FROM {users} WHERE {user_pk} = %s)"  # noqa: S608 - as above
+        if name == "user_id"
+        else "%s"
+        for name in COLUMNS
+    )
+    # SQLite reads `ON CONFLICT` after a bare VALUES list unambiguously (after a SELECT it would not).
+    return f"{insert} VALUES {', '.join([f'({row})'] * count)} {skip}"
+
+
+# The fields whose database value differs from the journal's JSON (a datetime, a uuid, an address);
+# the others are ints, strings or None as the journal holds them.
+_CONVERTED = ("entry_uuid", "created_at", "ip_address")
+
+
+def _db_values(entry_uuid: str, row: dict[str, Any], connection: BaseDatabaseWrapper) -> list[Any]:
+    values = dict(row, entry_uuid=uuid.UUID(entry_uuid), created_at=parse_datetime(row["created_at"]))
+    return [
+        _field(name).get_db_prep_save(values[name], connection) if name in _CONVERTED else values.get(name)
+        for name in COLUMNS
+    ]
 
 
 def _inode(path: Path) -> int | None:

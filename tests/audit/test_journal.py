@@ -3,6 +3,7 @@ batches, never lost and never doubled."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from unittest import mock
@@ -10,6 +11,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
+from django.utils import timezone
 
 from audit import journal as journal_module
 from audit.journal import CLAIM_SECONDS, Journal
@@ -80,7 +82,7 @@ def test_a_database_outage_keeps_the_rows_for_the_next_drain(local):
     local.append([entry(4102)])
 
     with (
-        mock.patch.object(AuditEntry.objects, "bulk_create", side_effect=DatabaseError("down")),
+        mock.patch("audit.journal._insert_once", side_effect=DatabaseError("down")),
         pytest.raises(DatabaseError),
     ):
         local.drain()
@@ -88,6 +90,54 @@ def test_a_database_outage_keeps_the_rows_for_the_next_drain(local):
     assert local.pending() == 1
     assert local.drain() == 1  # claims released at once, not after CLAIM_SECONDS
     assert AuditEntry.objects.count() == 1
+
+
+def test_a_moved_row_is_the_row_that_was_appended(local):
+    user = get_user_model().objects.create_user("manager-journal", password="unused-password-1")
+    when = timezone.now() - dt.timedelta(minutes=3)
+    appended = AuditEntry(
+        user=user,
+        username="manager-journal",
+        action="reveal_customer",
+        order_id=9_000_000_001,
+        venue_id=7,
+        detail="phone ***4567 <b>&</b>",
+        ip_address="2001:db8::1",
+        created_at=when,
+    )
+    local.append([appended, AuditEntry(username="anonymous", action="view_order", created_at=when)])
+
+    assert local.drain() == 2
+
+    moved = AuditEntry.objects.order_by("id").values(*journal_module.FIELDS)
+    assert list(moved) == [
+        {name: getattr(appended, name) for name in journal_module.FIELDS},
+        {
+            "created_at": when,
+            "user_id": None,
+            "username": "anonymous",
+            "action": "view_order",
+            "order_id": None,
+            "venue_id": None,
+            "detail": "",
+            "ip_address": None,
+        },
+    ]
+
+
+def test_a_user_deleted_before_the_drain_does_not_block_the_journal(local):
+    # Its foreign key would fail the batch, and every later drain with it: the journal would
+    # never empty. The row is kept without the user, as SET_NULL keeps moved rows.
+    user = get_user_model().objects.create_user("leaver", password="unused-password-1")
+    local.append([AuditEntry(user=user, username="leaver", action="view_order", order_id=4101, venue_id=3)])
+    local.append([entry(4103)])
+    user.delete()
+
+    assert local.drain() == 2
+
+    assert local.pending() == 0
+    leaver = AuditEntry.objects.get(order_id=4101)
+    assert (leaver.user_id, leaver.username) == (None, "leaver")
 
 
 def test_claimed_rows_are_not_taken_by_a_second_drainer(local):
@@ -179,7 +229,7 @@ def test_a_retiring_worker_keeps_its_file_while_the_database_is_away(journal_dir
     own = as_worker(monkeypatch, 301)
     own.append([entry(21)])
 
-    with mock.patch.object(AuditEntry.objects, "bulk_create", side_effect=DatabaseError("away")):
+    with mock.patch("audit.journal._insert_once", side_effect=DatabaseError("away")):
         journal_module.retire()
 
     assert own.path.exists() and own.pending() == 1  # for the other workers' drainers

@@ -1,14 +1,16 @@
 """`make bench-workers`: gunicorn's worker model, side by side with C, in one sitting.
 
 The shipped default is gthread (8 threads per worker) because a slow Clopos or a slow client then
-holds a thread, not a process (issue 9, `make bench-starvation`). Under `wrk -t2 -c32` that
-model costs throughput and tail latency against plain sync workers. This prints, for each variant
+holds a thread, not a process (issue 9, `make bench-starvation`), with the accept gate (a worker
+takes a new connection only while fewer than GUNICORN_ACCEPT_GATE of its threads run Python):
+gunicorn's own gthread worker (GUNICORN_ACCEPT_GATE=0) costs tail latency against plain sync
+workers under `wrk -t2 -c32`. This prints, for each variant
 and profile, the warm order page and the warm orders list beside the reference project's C page
 (same rounds): rps, p50, p99, p99/p50 and the ratio to C, so the price of the default is a
 figure, not a guess. Variants are gunicorn settings from the environment, `;`-separated, each a
 comma-separated list of NAME=value (an empty variant is the shipped default):
 
-    BENCH_WORKER_VARIANTS=";GUNICORN_ACCEPT_GATE=2;GUNICORN_THREADS=1" make bench-workers
+    BENCH_WORKER_VARIANTS=";GUNICORN_ACCEPT_GATE=0;GUNICORN_THREADS=1" make bench-workers
 
 BENCH_PROFILES="production" (or "embedded") runs one profile only. It is a benchmark, not a test.
 """
@@ -29,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from tests.bench.bench_pages import PRODUCTION, ROUNDS, WRK_SECONDS, AppUnderTest, bench_sandbox, check_page, ratio, wrk  # noqa: E402
 from tests.bench.reference import Reference  # noqa: E402
 
-DEFAULT_VARIANTS = ";GUNICORN_ACCEPT_GATE=2;GUNICORN_THREADS=1"
+DEFAULT_VARIANTS = ";GUNICORN_ACCEPT_GATE=0;GUNICORN_THREADS=1"
 SCENARIOS = ("warm order 4103", "warm list page")
 PROFILES = {"embedded": {}, "production": PRODUCTION}
 
