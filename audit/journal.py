@@ -118,7 +118,7 @@ class Journal:
         if not claimed:
             return 0
         try:
-            _insert_once([(entry_uuid, json.loads(row)) for entry_uuid, row in claimed])
+            _insert_once(claimed)
         except DatabaseError:
             with one_writer_at_a_time(self.path):
                 connection.execute(
@@ -174,15 +174,15 @@ def _as_row(entry: AuditEntry) -> dict[str, Any]:
     return {name: getattr(entry, name) for name in FIELDS}
 
 
-def _insert_once(rows: list[tuple[str, dict[str, Any]]]) -> None:
-    """Insert journal rows (uuid, row) into the audit table in one statement; a row whose uuid is
-    there already (moved twice) is skipped.
+def _insert_once(rows: list[tuple[str, str]]) -> None:
+    """Insert journal rows (uuid, the row's JSON) into the audit table in one statement; a row
+    whose uuid is there already (moved twice) is skipped.
 
     Plain SQL, not bulk_create: a model per row and the compiled batch (on PostgreSQL, an array
     of each column dumped by psycopg) held the GIL for ~10–20 ms per 150 rows, a stall for every
     page the worker was serving meanwhile (issue 13: the warm page's p99). On PostgreSQL the
-    batch is one JSON parameter the server unpacks (`jsonb_to_recordset`); elsewhere, one
-    multi-row VALUES with the fields' own database values.
+    batch is one JSON parameter the server unpacks (`jsonb_to_recordset`), made of the rows' own
+    JSON text; elsewhere, one multi-row VALUES with the fields' own database values.
 
     A row whose user was deleted since the view keeps its username and loses the user, as the
     foreign key's SET_NULL does to rows already moved: a missing user must not fail the batch
@@ -190,11 +190,17 @@ def _insert_once(rows: list[tuple[str, dict[str, Any]]]) -> None:
     connection = connections[router.db_for_write(AuditEntry)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            batch = [dict(row, entry_uuid=entry_uuid) for entry_uuid, row in rows]
-            cursor.execute(_recordset_insert(connection), [json.dumps(batch, default=str)])
+            cursor.execute(_recordset_insert(connection), [_json_array(rows)])
         else:
-            params = [value for entry_uuid, row in rows for value in _db_values(entry_uuid, row, connection)]
+            params = [value for uuid_hex, row in rows for value in _db_values(uuid_hex, json.loads(row), connection)]
             cursor.execute(_values_insert(connection, len(rows)), params)
+
+
+def _json_array(rows: list[tuple[str, str]]) -> str:
+    """The rows as one JSON array of objects, each with its uuid, without parsing any: a row is
+    the JSON object `append` wrote (json.dumps of a dict with keys: it starts with `{"`), and a
+    uuid is 32 hex digits, so the uuid goes in as the object's first member."""
+    return "[" + ",".join(f'{{"entry_uuid": "{uuid_hex}", {row[1:]}' for uuid_hex, row in rows) + "]"
 
 
 COLUMNS = ("entry_uuid", *FIELDS)

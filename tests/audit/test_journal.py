@@ -101,7 +101,7 @@ def test_a_moved_row_is_the_row_that_was_appended(local):
         action="reveal_customer",
         order_id=9_000_000_001,
         venue_id=7,
-        detail="phone ***4567 <b>&</b>",
+        detail='phone ***4567 "<b>&</b>" Şəki \\ ',
         ip_address="2001:db8::1",
         created_at=when,
     )
