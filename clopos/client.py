@@ -457,7 +457,7 @@ class CloposClient:
         kind: FailureKind | None = None
         answer: _Answer | None = None
         try:
-            with waiting.on_clopos(background=deadline.current().background):
+            with waiting.elsewhere(background=deadline.current().background):
                 answer = self._exchange(
                     method,
                     path,
@@ -528,7 +528,9 @@ class CloposClient:
         if deadline.current().background:
             return None  # its own thread: it holds no request thread
         slots = _upstream_slots(self.config.upstream_concurrency)
-        if not slots.acquire(timeout=self.config.upstream_slot_wait):
+        with waiting.elsewhere():  # up to upstream_slot_wait, running nothing
+            acquired = slots.acquire(timeout=self.config.upstream_slot_wait)
+        if not acquired:
             raise CloposRateLimitedError(f"{endpoint}: every upstream slot of this process is busy", retry_after=2)
         return slots
 

@@ -138,7 +138,7 @@ def fetch_or_wait[T](
                 return (found,)
             return () if values.get(lock_key) is None else None
 
-        with deadline.timed("wait"), waiting.on_clopos(background=deadline.current().background):
+        with deadline.timed("wait"), waiting.elsewhere(background=deadline.current().background):
             outcome = wait_for(result_or_released, seconds=max(0.0, until - time.monotonic()))
         if outcome is None:
             raise CloposTimeoutError("Timed out waiting for another worker's Clopos call")

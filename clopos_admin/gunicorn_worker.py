@@ -7,9 +7,10 @@ tail"). This worker stops accepting while `GUNICORN_ACCEPT_GATE` connections in 
 running Python, leaving the rest in the kernel's queue for whichever process frees up first, as
 sync workers do.
 
-A thread that runs no Python does not hold the gate, so slow upstreams and slow clients cannot
-close an instance (issue 9's headroom): one waiting on Clopos (clopos.waiting tells, at once),
-and one whose client has not finished sending its request within READ_GRACE_SECONDS. While the
+A thread that runs no Python does not hold the gate, so slow upstreams, slow clients and login
+floods cannot close an instance (issue 9's headroom): one waiting on Clopos, on another worker's
+call, on a free upstream slot or on a password hash (clopos.waiting tells, at once), and one
+whose client has not finished sending its request within READ_GRACE_SECONDS. While the
 gate is closed the worker looks again every RECHECK_SECONDS. The threads themselves still cap
 what a worker holds, as in gunicorn's own worker.
 """
@@ -47,22 +48,22 @@ class GatedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships n
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Kept by request threads; the main thread only reads them.
-        self.waiting_on_clopos = 0
+        self.waiting_elsewhere = 0
         self.reading_since: dict[int, float] = {}  # thread → when it began reading its request
         self._waiting_lock = threading.Lock()
 
     def init_process(self) -> None:
         # In the forked worker: the master's listeners list must not hold other workers' methods.
         waiting.forget_listeners()
-        waiting.listen(self.clopos_wait)
+        waiting.listen(self.thread_waits)
         super().init_process()
 
     # --- Request threads ----------------------------------------------------------------------
 
-    def clopos_wait(self, delta: int) -> None:
-        """A request thread starts (+1) or stops (-1) waiting on Clopos."""
+    def thread_waits(self, delta: int) -> None:
+        """A request thread starts (+1) or stops (-1) waiting elsewhere (clopos.waiting)."""
         with self._waiting_lock:
-            self.waiting_on_clopos += delta
+            self.waiting_elsewhere += delta
         if delta > 0 and not self._accepting:
             self.method_queue.defer(self.reconsider)  # it may open the gate: look now
 
@@ -85,7 +86,7 @@ class GatedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships n
         """Connections in the threads that are running Python (or about to)."""
         now = time.monotonic()
         slow_clients = sum(1 for since in list(self.reading_since.values()) if now - since > READ_GRACE_SECONDS)
-        return self.in_threads - self.waiting_on_clopos - slow_clients
+        return self.in_threads - self.waiting_elsewhere - slow_clients
 
     def set_accept_enabled(self, enabled: bool) -> None:
         # gunicorn's loop asks to accept on every turn while it holds fewer than worker_connections.

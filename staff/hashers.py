@@ -21,6 +21,8 @@ from contextlib import suppress
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
+from clopos import waiting
+
 # As many as a process has request threads (gthread): a hash never waits for a free pool thread
 # while a request thread sits idle, so logins do not queue behind each other.
 POOL_SIZE = int(os.environ.get("GUNICORN_THREADS") or 8)
@@ -56,4 +58,7 @@ class LowPriorityPBKDF2PasswordHasher(PBKDF2PasswordHasher):
 
     def encode(self, password: str, salt: str, iterations: int | None = None) -> str:
         parent = super().encode
-        return low_priority_pool().submit(parent, password, salt, iterations).result()
+        # The request thread runs nothing meanwhile: the gunicorn worker's accept gate does not
+        # count it, or a login flood would hold every worker's gate and starve cached pages.
+        with waiting.elsewhere():
+            return low_priority_pool().submit(parent, password, salt, iterations).result()

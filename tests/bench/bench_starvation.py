@@ -1,10 +1,11 @@
 """Starvation benchmark (issue 9): does a cached page stay fast while the server is under abuse?
 
-`make bench-starvation` starts the sandbox and the app under gunicorn three times in one sitting:
+`make bench-starvation` starts the sandbox and the app under gunicorn four times in one sitting:
 the old worker model (5 sync workers, keep-alive 2 s, no login throttle), the shipped one
-(gthread, upstream slots, login throttle, audit journal), and the shipped one with the audit
-journal off. For each it measures the cached order page's latency with a light, closed-loop
-probe (wrk -t1 -c2: two users clicking, not a saturating load), alone and while:
+(gthread with the accept gate, upstream slots, login throttle, audit journal), and the shipped
+one with the audit journal off, and with the accept gate off. For each it measures the cached
+order page's latency with a light, closed-loop probe (wrk -t1 -c2: two users clicking, not a
+saturating load), alone and while:
 
 (a) 3 slowloris sockets send one header line every 5 s and never finish;
 (b) Clopos takes 8 s to answer, and 10 users keep opening uncached orders;
@@ -55,6 +56,8 @@ CONFIGS = {
     # One lever off: on SQLite, a row inserted straight into the audit table waits for the one
     # write lock behind the flood's cache writes (the throttle's counters, the budget's).
     "ablation: shipped, but audit rows straight to the table": {"AUDIT_JOURNAL_DIR": ""},
+    # The accept gate off: gunicorn's own gthread worker, which takes every connection it can.
+    "ablation: shipped, but no accept gate (GUNICORN_ACCEPT_GATE=0)": {"GUNICORN_ACCEPT_GATE": "0"},
     "after: shipped defaults (gthread, upstream slots, login throttle, journal, niced hashing)": {},
 }
 

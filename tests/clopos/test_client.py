@@ -849,7 +849,7 @@ def test_a_request_thread_tells_while_it_waits_on_clopos(clopos_api, client, ord
     client.get_order(4101)
 
     assert during == [1]  # waiting while Clopos answers
-    assert waits == [1, -1]
+    assert waits == [1, -1, 1, -1]  # for a free upstream slot, then for Clopos' answer
 
 
 def test_a_failed_call_still_ends_its_wait(clopos_api, client, order_url, waits):
@@ -874,3 +874,22 @@ def test_a_background_refresh_does_not_tell(clopos_api, client, order_url, waits
         deadline.end(token)
 
     assert waits == []  # its thread is not a request thread: the worker's count is of those
+
+
+def test_a_request_thread_tells_while_it_waits_for_a_free_upstream_slot(clopos_api, client, order_url, waits):
+    from clopos.client import _upstream_slots
+
+    put_token("token", 3600)
+    clopos_api.get(order_url, json=load_payload(ORDER_4101))
+    slots = _upstream_slots(client.config.upstream_concurrency)
+    for _ in range(client.config.upstream_concurrency):
+        assert slots.acquire(blocking=False)  # every slot of this process waits on Clopos already
+    try:
+        with pytest.raises(CloposRateLimitedError):
+            client.get_order(4101)
+    finally:
+        for _ in range(client.config.upstream_concurrency):
+            slots.release()
+
+    assert waits == [1, -1]  # the wait for a slot, told; no call went out
+    assert len(clopos_api.calls) == 0

@@ -31,7 +31,7 @@ def worker(monkeypatch):
     monkeypatch.setattr(ThreadWorker, "finish_request", lambda self, conn, fs: None)
     gated = GatedThreadWorker.__new__(GatedThreadWorker)
     gated.gate, gated.nr_conns, gated.worker_connections, gated._accepting = 2, 0, 1000, False
-    gated.waiting_on_clopos, gated.reading_since, gated._waiting_lock = 0, {}, threading.Lock()
+    gated.waiting_elsewhere, gated.reading_since, gated._waiting_lock = 0, {}, threading.Lock()
     gated.method_queue = DeferredCalls()
     gated.accepting, gated.submitted = accepting, submitted
     return gated
@@ -84,16 +84,16 @@ def test_gunicorns_own_cap_still_applies(worker):
     assert worker._accepting is False
 
 
-def test_a_thread_waiting_on_clopos_does_not_hold_the_gate(worker):
+def test_a_thread_waiting_elsewhere_does_not_hold_the_gate(worker):
     worker.set_accept_enabled(True)
     worker.enqueue_req("cold order")
     worker.enqueue_req("warm order")
     assert worker._accepting is False
 
-    worker.clopos_wait(+1)  # the cold order's thread starts waiting on Clopos
+    worker.thread_waits(+1)  # the cold order's thread starts waiting on Clopos
     worker.method_queue.run()
     assert worker._accepting is True  # at once, not on the loop's next turn
-    worker.clopos_wait(-1)  # its answer is in: it runs Python again
+    worker.thread_waits(-1)  # its answer is in: it runs Python again
     worker.enqueue_req("third")
     assert worker._accepting is False
 
@@ -157,7 +157,7 @@ def test_a_forked_worker_listens_for_its_own_threads_only(worker, monkeypatch):
     waiting.listen(lambda delta: None)  # what the master (or an earlier worker object) left
     try:
         worker.init_process()
-        assert waiting._listeners == [worker.clopos_wait]
+        assert waiting._listeners == [worker.thread_waits]
     finally:
         waiting.forget_listeners()
 

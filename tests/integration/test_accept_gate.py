@@ -6,9 +6,11 @@ closed gate would leave the next connection in the kernel's queue, with nobody e
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -106,3 +108,39 @@ def test_slow_clients_do_not_close_the_gate(one_worker):
 
     assert answer.status_code == 200
     assert waited < 1.0, waited
+
+
+def test_a_login_flood_does_not_close_the_gate(one_worker):
+    # Each wrong password costs a full PBKDF2 hash (about half a second of niced CPU here), and
+    # the login thread only waits for it (staff/hashers.py): three at once must not keep the
+    # next visitor out of a worker whose gate is one or two threads.
+    _, app = one_worker
+    forms = []
+    for _ in range(3):
+        session = requests.Session()
+        page = session.get(f"{app.base_url}/accounts/login/", timeout=10)
+        forms.append((session, re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)))
+    finished: list[float] = []
+
+    def wrong_password(session: requests.Session, token: str) -> None:
+        session.post(
+            f"{app.base_url}/accounts/login/",
+            data={"username": f"flood-{uuid.uuid4().hex[:8]}", "password": "wrong", "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{app.base_url}/accounts/login/"},
+            timeout=30,
+        )
+        finished.append(time.monotonic())
+
+    logins = [threading.Thread(target=wrong_password, args=form) for form in forms]
+    for login in logins:
+        login.start()
+    time.sleep(0.2)  # the three hashes are under way
+    started = time.monotonic()
+    answer = requests.get(f"{app.base_url}/healthz", timeout=30)
+    answered = time.monotonic()
+    for login in logins:
+        login.join(timeout=30)
+
+    assert answer.status_code == 200
+    assert len(finished) == 3 and answered < min(finished)  # served while every login was hashing
+    assert answered - started < 0.3, answered - started

@@ -80,3 +80,29 @@ def test_the_served_settings_hash_with_it_and_nothing_shadows_it():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["LowPriorityPBKDF2PasswordHasher", "LowPriorityPBKDF2PasswordHasher"]
+
+
+def test_the_request_thread_tells_the_accept_gate_it_waits_for_the_hash():
+    # The gunicorn worker's gate counts threads running Python: a login thread waiting for its
+    # niced hash runs none, so a login flood must not hold the gate (issue 9, issue 13).
+    from clopos import waiting
+
+    told, during = [], []
+    real_encode = PBKDF2PasswordHasher.encode
+
+    def encode(self, password, salt, iterations=None):
+        during.append(sum(told))
+        return real_encode(self, password, salt, iterations)
+
+    waiting.forget_listeners()
+    waiting.listen(told.append)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(PBKDF2PasswordHasher, "encode", encode)
+            encoded = LowPriorityPBKDF2PasswordHasher().encode("guess", "saltsaltsalt1234", ITERATIONS)
+    finally:
+        waiting.forget_listeners()
+
+    assert encoded.startswith("pbkdf2_sha256$")
+    assert during == [1]  # the request thread was waiting while the hash ran
+    assert told == [1, -1]
