@@ -88,9 +88,14 @@ class GatedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships n
         slow_clients = sum(1 for since in list(self.reading_since.values()) if now - since > READ_GRACE_SECONDS)
         return self.in_threads - self.waiting_elsewhere - slow_clients
 
+    def may_accept(self) -> bool:
+        """Fewer than `gate` running, and a thread free: a connection accepted with every thread
+        waiting elsewhere would wait for one in this process while another process idles."""
+        return self.running() < self.gate and self.in_threads < self.cfg.threads
+
     def set_accept_enabled(self, enabled: bool) -> None:
         # gunicorn's loop asks to accept on every turn while it holds fewer than worker_connections.
-        super().set_accept_enabled(enabled and self.running() < self.gate)
+        super().set_accept_enabled(enabled and self.may_accept())
 
     def reconsider(self) -> None:
         self.set_accept_enabled(self.nr_conns < self.worker_connections)
@@ -101,7 +106,7 @@ class GatedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships n
 
     def enqueue_req(self, conn: Any) -> None:
         self.in_threads += 1
-        if self.running() >= self.gate:
+        if not self.may_accept():
             super().set_accept_enabled(False)
         super().enqueue_req(conn)
 

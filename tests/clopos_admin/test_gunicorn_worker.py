@@ -33,6 +33,7 @@ def worker(monkeypatch):
     gated.gate, gated.nr_conns, gated.worker_connections, gated._accepting = 2, 0, 1000, False
     gated.waiting_elsewhere, gated.reading_since, gated._waiting_lock = 0, {}, threading.Lock()
     gated.method_queue = DeferredCalls()
+    gated.cfg = type("Config", (), {"threads": 8})()
     gated.accepting, gated.submitted = accepting, submitted
     return gated
 
@@ -179,3 +180,18 @@ def test_the_gate_is_the_default_and_can_be_turned_off(monkeypatch, environ, wor
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["worker_class"] == worker_class
     if worker_class.endswith("GatedThreadWorker"):
         assert gunicorn_worker.accept_gate() == int(environ.get("GUNICORN_ACCEPT_GATE", "2"))
+
+
+def test_it_takes_no_connection_once_every_thread_is_taken_even_by_waits(worker):
+    worker.set_accept_enabled(True)
+    for n in range(worker.cfg.threads):
+        worker.enqueue_req(f"cold order {n}")
+        worker.thread_waits(+1)  # each starts waiting on Clopos (or for a hash)
+        worker.method_queue.run()
+        if n < worker.cfg.threads - 1:
+            assert worker._accepting is True, n  # waits do not hold the gate
+    assert worker._accepting is False  # but no thread is free: the next one would wait here
+
+    worker.thread_waits(-1)
+    worker.finish_request("cold order 0", None)  # a thread is free again
+    assert worker._accepting is True
