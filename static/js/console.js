@@ -12,6 +12,7 @@
  * - after any other swap (reveal, refresh, the receipt) the focus goes to the swapped region's
  *   [data-swap-focus] element and its [data-announce] text is read out (#announcer);
  * - the colour-scheme buttons apply the scheme the server saved, without a reload;
+ * - Back and Forward show the entry they land on, however quickly they are pressed;
  * - the phone menu button folds the navigation; [data-copy] buttons copy a value; [data-print]
  *   buttons print the page.
  */
@@ -151,6 +152,41 @@
 
   document.addEventListener("htmx:historyRestore", function () { lastLoaded = Date.now(); });
 
+  // --- Back and forward ---------------------------------------------------------------------------
+
+  // htmx 2 fetches a history entry from the server (historyCacheSize 0) without cancelling the
+  // entry it fetched before, or a filter request still on its way: after two quick Backs, the
+  // first entry's late answer could swap its list in under the second entry's URL, and a filter's
+  // late answer pushed its URL over the entry Back landed on. The newest request wins: a history
+  // fetch cancels the one before it and drops the answers of the requests sent before it (not
+  // aborted: htmx logs every abort as an error); a new request cancels a history fetch.
+  var historyFetch = null;
+  var inFlight = new Map(); // xhr -> the element that sent it
+
+  function pending(xhr) {
+    return !!xhr && xhr.readyState !== XMLHttpRequest.DONE;
+  }
+
+  document.addEventListener("htmx:beforeSend", function (event) {
+    if (pending(historyFetch)) historyFetch.abort();
+    historyFetch = null;
+    inFlight.set(event.detail.xhr, event.detail.elt);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) { inFlight.delete(event.detail.xhr); });
+
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (pending(historyFetch)) historyFetch.abort();
+    inFlight.forEach(function (elt, xhr) {
+      // On the element itself: the restored page has replaced it, and the events htmx fires on a
+      // detached element never reach the document.
+      elt.addEventListener("htmx:beforeOnLoad", function (late) {
+        if (late.detail.xhr === xhr) late.preventDefault();
+      });
+    });
+    inFlight.clear();
+    historyFetch = event.detail.xhr;
+  });
+
   // --- Swapped regions: focus and announcement ----------------------------------------------------
 
   function announce(text) {
@@ -225,7 +261,7 @@
 
   function refreshIfDue() {
     var results = document.getElementById("results");
-    if (!results || !window.htmx || autoRefreshing || document.visibilityState !== "visible") return;
+    if (!results || !window.htmx || autoRefreshing || pending(historyFetch) || document.visibilityState !== "visible") return;
     var seconds = parseInt(results.getAttribute("data-auto-refresh") || "", 10);
     var url = results.getAttribute("data-refresh-url");
     if (!seconds || !url || Date.now() - lastLoaded < seconds * 1000) return;

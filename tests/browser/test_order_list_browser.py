@@ -3,13 +3,15 @@ the keyboard (j, k, Enter, /), focus after a swap, and today's self-refresh."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -91,6 +93,82 @@ def test_the_back_button_restores_the_list(page, live_app, pinned):
     expect(page.locator("[data-order-row]")).to_have_count(len(ignored))
     assert row_ids(page) == ignored
     assert page.get_by_role("checkbox", name="Ignored", exact=True).is_checked()
+    assert page.console_errors == []
+
+
+def test_two_quick_backs_show_the_entry_they_land_on(page, live_app, pinned):
+    """htmx fetches each history entry from the server; left alone, it lets the first fetch's late
+    answer swap over the second's, which showed the Ignored list under the unfiltered URL. Here the
+    first Back's answer is held back until the second Back's has landed."""
+    open_list(page, live_app)
+    everything = row_ids(page)
+    page.get_by_role("checkbox", name="Ignored", exact=True).check()
+    page.wait_for_url(re.compile(r"status=IGNORE$"))
+    page.get_by_role("checkbox", name="Delivered", exact=True).check()
+    page.wait_for_url(re.compile(r"status=DELIVERED&status=IGNORE$"))
+    page.evaluate("window.__restores = 0; document.addEventListener('htmx:historyRestore', () => window.__restores++)")
+
+    held = []
+
+    def hold_the_ignored_entry(route):
+        request = route.request
+        ignored_only = query_of(request.url) == {"day": [DAY], "status": ["IGNORE"]}
+        if ignored_only and request.headers.get("hx-history-restore-request") == "true":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/orders/\?"), hold_the_ignored_entry)
+    with page.expect_request(lambda r: query_of(r.url) == {"day": [DAY], "status": ["IGNORE"]}) as first:
+        page.go_back()
+    with page.expect_response(lambda r: r.request.headers.get("hx-history-restore-request") == "true") as second:
+        page.go_back()
+    assert query_of(second.value.url) == {"day": [DAY]}
+    expect(page.locator("[data-order-row]")).to_have_count(len(everything))
+
+    # The first answer may come now: the page cancelled its request when the second Back began.
+    assert len(held) == 1
+    with contextlib.suppress(PlaywrightError):  # the browser may have dropped the cancelled request
+        held[0].continue_()
+    assert first.value.response() is None, "the first Back's fetch was cancelled"
+    assert first.value.failure
+    assert page.evaluate("window.__restores") == 1
+    assert query_of(page.url) == {"day": [DAY]}
+    assert row_ids(page) == everything
+    assert not page.get_by_role("checkbox", name="Ignored", exact=True).is_checked()
+    assert page.console_errors == []
+
+
+def test_back_while_a_filter_is_on_its_way_drops_the_filters_answer(page, live_app, pinned):
+    """A filter's late answer would swap its list in and push its URL over the entry Back landed on."""
+    open_list(page, live_app)
+    everything = row_ids(page)
+    page.get_by_role("checkbox", name="Ignored", exact=True).check()
+    page.wait_for_url(re.compile(r"status=IGNORE$"))
+    # On the form itself: Back replaces it, and htmx's events on a detached element stay there.
+    page.evaluate(
+        "window.__answered = 0;"
+        "document.getElementById('list-filters').addEventListener('htmx:afterRequest', () => window.__answered++)"
+    )
+
+    held = []
+    page.route(re.compile(r"/orders/\?.*status=DELIVERED"), lambda route: held.append(route))
+    with page.expect_request(lambda r: "status=DELIVERED" in r.url) as filtering:
+        page.get_by_role("checkbox", name="Delivered", exact=True).check()
+    with page.expect_response(lambda r: r.request.headers.get("hx-history-restore-request") == "true"):
+        page.go_back()
+    expect(page.locator("[data-order-row]")).to_have_count(len(everything))
+
+    # The filter's answer comes now, after Back's; htmx has done with it once afterRequest fires.
+    url_after_back = page.url
+    assert len(held) == 1
+    held[0].continue_()
+    assert filtering.value.response().status == 200
+    wait_js(page, "window.__answered >= 1")
+    assert page.url == url_after_back
+    assert query_of(page.url) == {"day": [DAY]}
+    assert row_ids(page) == everything
+    assert not page.get_by_role("checkbox", name="Ignored", exact=True).is_checked()
     assert page.console_errors == []
 
 
