@@ -7,7 +7,7 @@ PORT ?= 8000
 SANDBOX_PORT ?= 8100
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint typecheck check migrate sandbox serve bench bench-ablation bench-workers bench-cold bench-starvation bench-export screenshots clean messages translations gettext
+.PHONY: wrk help install run test test-fast lint typecheck check migrate sandbox serve bench bench-ablation bench-workers bench-cold bench-starvation bench-export screenshots clean messages translations gettext
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -96,22 +96,26 @@ test-fast: install translations ## Unit tests only (no gunicorn, sandbox, browse
 	$(PY) -m pytest -q $(if $(REDIS_URL),,-n 2) --ignore=tests/integration --ignore=tests/browser --ignore=tests/sandbox \
 	  -m "not integration and not browser and not subprocess"
 
-bench-starvation: install ## Cached-page latency under slowloris, a slow Clopos and a login flood
+# The benchmarks load the app with wrk (Debian's `wrk` package; not needed by `make test`).
+wrk:
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk (Debian's package)"; exit 1; }
+
+bench-starvation: install wrk ## Cached-page latency under slowloris, a slow Clopos and a login flood
 	$(PY) -m tests.bench.bench_starvation
 
-bench-export: install ## Receipts list cold/warm, 5,000-row export rows/s and peak memory, calls per search
+bench-export: install wrk ## Receipts list cold/warm, 5,000-row export rows/s and peak memory, calls per search
 	$(PY) -m tests.bench.bench_export
 
-bench: install ## Benchmarks: figures and ratios against a baseline measured in the same run
+bench: install wrk ## Benchmarks: figures and ratios against a baseline measured in the same run
 	$(PY) -m tests.bench.bench_pages
 
-bench-workers: install ## gunicorn worker models side by side with C: BENCH_WORKER_VARIANTS=";GUNICORN_THREADS=1"
+bench-workers: install wrk ## gunicorn worker models side by side with C: BENCH_WORKER_VARIANTS=";GUNICORN_THREADS=1"
 	$(PY) -m tests.bench.bench_workers
 
 bench-cold: install ## Where a cold order page's time goes (fetch, renders, the rest; cache round trips), in-process
 	$(PY) -m tests.bench.bench_cold
 
-bench-ablation: install ## What each perf change bought: BENCH_REVS="rev rev ." warm order and cold overhead, one sitting
+bench-ablation: install wrk ## What each perf change bought: BENCH_REVS="rev rev ." warm order and cold overhead, one sitting
 	$(PY) -m tests.bench.bench_ablation
 
 screenshots: install translations ## The README's screenshots: lists, order page (desktop, phone, dark, az), receipts, customer search

@@ -1,5 +1,6 @@
 """gunicorn settings; every value can be overridden from the environment."""
 
+import gc
 import multiprocessing
 import os
 
@@ -48,9 +49,29 @@ control_socket_disable = True
 gunicorn.http.wsgi.SERVER = "clopos-admin"
 
 
+# Every object the loaded app holds (modules, settings, templates, translations: ~90,000) goes to
+# the garbage collector's permanent generation before the fork, so no worker's full collection
+# walks them again: one took 88-160 ms under `wrk -c32`, stalling all of that worker's threads
+# (the warm page's tail, issue 13; README, "Benchmarks"), and it also wrote to every page the
+# workers would otherwise share with the master. GUNICORN_GC_FREEZE=0 turns it off.
+GC_FREEZE = os.environ.get("GUNICORN_GC_FREEZE", "1") == "1"
+
+
+def pre_fork(server: object, worker: object) -> None:
+    """In the master, before each worker is forked: collect the start-up garbage (it would be
+    kept forever once frozen), then freeze what is left (Python's gc.freeze documentation)."""
+    if GC_FREEZE:
+        gc.collect()
+        gc.freeze()
+
+
 def post_worker_init(worker: object) -> None:
     """Each worker drains the instance's audit journal (audit/journal.py), including rows a
     killed worker left behind."""
+    if GC_FREEZE:
+        # Without preload_app the app was loaded here, after the fork: freeze it too (cheap:
+        # freezing moves a list, it does not visit the objects).
+        gc.freeze()
     from audit.journal import start_drainer_if_journaled
 
     start_drainer_if_journaled()
