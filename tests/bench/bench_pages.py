@@ -3,6 +3,8 @@
 This machine is shared and noisy, so absolute numbers mean little: every figure is printed with
 yardsticks measured in the same sitting (../shared/perf-baselines.md, ../shared/perf/reference):
 
+* A: the reference's `HttpResponse("ok")`, the framework's ceiling: its p99/p50 is the sitting's
+  floor for any page's (on this machine a run's tail is mostly the scheduler's, not the page's);
 * C: the reference's `@login_required` 8 KB page (SQLite sessions), C2: the same with persistent
   connections and cached_db sessions on Redis, E: the reference's admin change view;
 * the app under its shipped gunicorn defaults, on the embedded profile (SQLite + database cache)
@@ -17,7 +19,9 @@ overhead over the sandbox's own latency (all 20 cold pages, and those whose only
 the order), 64 concurrent cold views of one order (upstream calls),
 start-up time and worker memory; and, one request at a time as the cold overhead is measured, C
 and the warm order page (on this machine one request alone takes several times its share of a
-loaded second: the cold overhead's floor).
+loaded second: the cold overhead's floor). The cold overhead is also given in C's one-request
+p50s: an absolute figure moves with the machine's speed (it doubled from a quiet morning to a slow
+afternoon on 7 Dec 2026), that ratio did not.
 
 It is a benchmark, not a test: `make test` times nothing.
 """
@@ -104,15 +108,25 @@ def wrk(url: str, cookie: str, extra_headers: tuple[str, ...] = ()) -> dict[str,
         text=True,
         check=True,
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """rps, p50 and p99 (ms), non-2xx answers and socket errors from `wrk --latency`'s report (a
+    report without the lines for non-2xx or socket errors had none)."""
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
 
     def latency(label: str) -> float:
-        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out).groups()
+        found = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\b", out, re.MULTILINE)
+        assert found, f"no {label} latency in wrk's report"
+        value, unit = found.groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert rps, "no Requests/sec in wrk's report"
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "rps": float(rps.group(1)),
         "p50": latency("50%"),
         "p99": latency("99%"),
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
@@ -353,6 +367,9 @@ def main() -> None:
         rows: dict[str, list[dict[str, float]]] = {}
         for _ in range(ROUNDS):
             c = references["C"]
+            # A: the framework's own ceiling, whose p99/p50 is this sitting's floor for every page.
+            check_page(f"{c.base_url}/plain", "", "ok")
+            rows.setdefault(A_ROW, []).append(wrk(f"{c.base_url}/plain", ""))
             check_page(f"{c.base_url}/authed", c.cookie, "Section 6")
             rows.setdefault("C  login-required 8 KB template", []).append(wrk(f"{c.base_url}/authed", c.cookie))
             c2 = references["C2"]
@@ -382,10 +399,28 @@ def main() -> None:
         sandbox.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
+    print_table(rows, apps, cold, flight, sequential)
+
+
+A_ROW = "A  plain HttpResponse (the ceiling)"
+
+
+def tail_ratio(results: list[dict[str, float]]) -> float:
+    """p99/p50, the median over the rounds."""
+    return statistics.median(r["p99"] / r["p50"] for r in results)
+
+
+def print_table(
+    rows: dict[str, list[dict[str, float]]],
+    apps: dict[str, AppUnderTest],
+    cold: dict[str, dict[str, float]],
+    flight: dict[str, dict[str, int]],
+    sequential: dict[str, float],
+) -> None:
     c_rows, e_rows = rows["C  login-required 8 KB template"], rows["E  admin change view"]
     print(f"\nwrk -t2 -c32 -d{WRK_SECONDS}s --latency, {ROUNDS} interleaved rounds; app: shipped gunicorn defaults")
     print(
-        f"{'scenario':<44}{'rps (per round)':>18}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>8}{'err':>5}"
+        f"{'scenario':<44}{'rps (per round)':>18}{'p50 ms':>9}{'p99 ms':>9}{'p99/p50':>8}{'non-2xx':>8}{'err':>5}"
         f"{'÷ C':>13}{'÷ E':>14}"
     )
     for name, results in rows.items():
@@ -396,7 +431,14 @@ def main() -> None:
         p99 = statistics.median(r["p99"] for r in results)
         non2xx = sum(r["non2xx"] for r in results)
         errors = sum(r["errors"] for r in results)
-        print(f"{name:<44}{rps:>18}{p50:>9.1f}{p99:>9.1f}{non2xx:>8}{errors:>5}{to_c:>13}{to_e:>14}")
+        print(
+            f"{name:<44}{rps:>18}{p50:>9.1f}{p99:>9.1f}{tail_ratio(results):>8.2f}{non2xx:>8}{errors:>5}"
+            f"{to_c:>13}{to_e:>14}"
+        )
+    print(
+        f"\nThis sitting's tail floor, p99/p50 (median of the rounds): A {tail_ratio(rows[A_ROW]):.2f}, "
+        f"C {tail_ratio(c_rows):.2f}"
+    )
     for name, app in apps.items():
         warm = rows[f"{name}, warm order 4103"]
         print(
@@ -404,7 +446,8 @@ def main() -> None:
             f"cold order page p50 {cold[name]['page_p50']:.1f} ms vs the sandbox's own "
             f"{cold[name]['direct_p50']:.1f} ms: overhead {cold[name]['overhead_p50']:.1f} ms "
             f"({cold[name]['n']} cold orders; over the {cold[name]['one_call_n']} whose only upstream call was "
-            f"the order: {cold[name]['one_call_overhead_p50']:.1f} ms); "
+            f"the order: {cold[name]['one_call_overhead_p50']:.1f} ms, "
+            f"{cold[name]['one_call_overhead_p50'] / sequential['C']:.2f}× C's one-request p50); "
             f"{flight[name]['count']} concurrent cold views of one order: "
             f"{flight[name]['ok']} x 200, {flight[name]['order_calls']} upstream order call(s); "
             f"start-up {app.startup:.2f} s; worker RSS " + ", ".join(f"{m:.0f}" for m in app.memory) + " MB; "
