@@ -53,8 +53,7 @@ class SharedDatabaseCache(DatabaseCache):
             if backend_timeout is None
             else dt.datetime.fromtimestamp(backend_timeout, tz=dt.UTC if settings.USE_TZ else None)
         ).replace(microsecond=0)
-        quote = connection.ops.quote_name
-        table, cache_key, column, expiry = (quote(name) for name in (self._table, "cache_key", "value", "expires"))  # type: ignore[attr-defined]
+        table, cache_key, column, expiry = self._quoted_names(connection)
         sql = (
             f"INSERT INTO {table} ({cache_key}, {column}, {expiry}) VALUES (%s, %s, %s) "  # noqa: S608 - names quoted by the backend; values are parameters
             f"ON CONFLICT ({cache_key}) DO UPDATE SET {column} = EXCLUDED.{column}, {expiry} = EXCLUDED.{expiry}"
@@ -78,9 +77,19 @@ class SharedDatabaseCache(DatabaseCache):
                 return False  # as Django's: a write may fail quietly
             return mode == "set" or cursor.rowcount > 0
 
+    def _quoted_names(self, connection: BaseDatabaseWrapper) -> tuple[str, str, str, str]:
+        """The table and its key, value and expiry columns, quoted for `connection`."""
+        quote = connection.ops.quote_name
+        return quote(self._table), quote("cache_key"), quote("value"), quote("expires")  # type: ignore[attr-defined]
+
     def _encode(self, value: Any) -> str:
         # As Django's database cache stores a value: pickled, then base64 text.
         return base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
+
+    @staticmethod
+    def _decode(raw: Any, connection: BaseDatabaseWrapper) -> Any:
+        # As Django's database cache reads a value back (`get_many`).
+        return pickle.loads(base64.b64decode(connection.ops.process_clob(raw).encode(), validate=True))  # noqa: S301 - our own cache table
 
     def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
         """Read the value and its expiry, write the new value and leave the expiry: two
@@ -88,8 +97,7 @@ class SharedDatabaseCache(DatabaseCache):
         db = router.db_for_write(self.cache_model_class)
         connection = connections[db]
         made_key = self.make_and_validate_key(key, version=version)
-        quote = connection.ops.quote_name
-        table, cache_key, column, expiry = (quote(name) for name in (self._table, "cache_key", "value", "expires"))  # type: ignore[attr-defined]
+        table, cache_key, column, expiry = self._quoted_names(connection)
         # SQLite's IMMEDIATE transactions take the write lock first; PostgreSQL's lock the row.
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         with _transaction(db), connection.cursor() as cursor:
@@ -100,7 +108,7 @@ class SharedDatabaseCache(DatabaseCache):
             row = cursor.fetchone()
             if row is None or _converted_datetime(row[1], connection) < tz_now():
                 raise ValueError(f"Key '{key}' not found.")
-            new_value: int = pickle.loads(base64.b64decode(connection.ops.process_clob(row[0]).encode())) + delta  # noqa: S301 - our own cache table, as Django's get reads it
+            new_value: int = self._decode(row[0], connection) + delta
             cursor.execute(
                 f"UPDATE {table} SET {column} = %s WHERE {cache_key} = %s",  # noqa: S608 - as above
                 [self._encode(new_value), made_key],

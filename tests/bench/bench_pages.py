@@ -442,7 +442,7 @@ def print_table(
     for name, app in apps.items():
         warm = rows[f"{name}, warm order 4103"]
         print(
-            f"\n{name}: warm order p99/p50 {statistics.median(r['p99'] / r['p50'] for r in warm):.2f}; "
+            f"\n{name}: warm order p99/p50 {tail_ratio(warm):.2f}; "
             f"cold order page p50 {cold[name]['page_p50']:.1f} ms vs the sandbox's own "
             f"{cold[name]['direct_p50']:.1f} ms: overhead {cold[name]['overhead_p50']:.1f} ms "
             f"({cold[name]['n']} cold orders; over the {cold[name]['one_call_n']} whose only upstream call was "

@@ -28,7 +28,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
-from tests.bench.bench_pages import PRODUCTION, ROUNDS, WRK_SECONDS, AppUnderTest, bench_sandbox, check_page, ratio, wrk  # noqa: E402
+from tests.bench.bench_pages import (  # noqa: E402
+    PRODUCTION,
+    ROUNDS,
+    WRK_SECONDS,
+    AppUnderTest,
+    bench_sandbox,
+    check_page,
+    ratio,
+    tail_ratio,
+    wrk,
+)
 from tests.bench.reference import Reference  # noqa: E402
 
 DEFAULT_VARIANTS = ";GUNICORN_ACCEPT_GATE=0;GUNICORN_THREADS=1"
@@ -84,7 +94,7 @@ def main() -> None:
     print(
         f"{'C (reference)':<73}{' / '.join(f'{r["rps"]:.0f}' for r in c_runs):>12}{'1.00':>13}"
         f"{statistics.median(r['p50'] for r in c_runs):>8.1f}{statistics.median(r['p99'] for r in c_runs):>8.1f}"
-        f"{statistics.median(r['p99'] / r['p50'] for r in c_runs):>9.2f}"
+        f"{tail_ratio(c_runs):>9.2f}"
     )
     for (variant, profile, scenario), results in runs.items():
         # No ratio for a run with non-2xx answers or socket errors (bench_pages.ratio).
@@ -93,7 +103,7 @@ def main() -> None:
             f"{variant:<44}{profile:<12}{scenario.removeprefix('warm '):<17}"
             f"{' / '.join(f'{r["rps"]:.0f}' for r in results):>12}{ratios:>13}"
             f"{statistics.median(r['p50'] for r in results):>8.1f}{statistics.median(r['p99'] for r in results):>8.1f}"
-            f"{statistics.median(r['p99'] / r['p50'] for r in results):>9.2f}"
+            f"{tail_ratio(results):>9.2f}"
         )
 
 
