@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from . import keys
+from . import keys, singleflight
 from .deadline import Priority
 from .errors import FAILURE_KINDS, CloposRateLimitedError, CloposThrottledError, CloposUnavailableError, FailureKind
 
@@ -223,7 +223,8 @@ def health_record(
     refund: tuple[RateBudget, int] | None = None,
 ) -> None:
     """Record a call's outcome for the status panel (and return unused reserved calls to the
-    budget, `refund`), in one round trip."""
+    budget, `refund`), in one round trip: the one that releases the lock when the call is a
+    single-flight leader's (a cold fill), else its own."""
     now = time.time()
     incr: dict[str, tuple[int, int]] = {}
     values: dict[str, tuple[Any, int]] = {}
@@ -244,7 +245,8 @@ def health_record(
             {"remaining": headers.get("RateLimit-Remaining"), "limit": headers.get("RateLimit-Limit"), "at": now},
             3600,
         )
-    _write_many(incr, values)
+    if not singleflight.hold_writes(incr, values):
+        _write_many(incr, values)
 
 
 def health_snapshot(scope: str) -> dict[str, Any]:

@@ -8,9 +8,10 @@ leader's worst case (`CloposConfig.lock_seconds`), so a live leader never loses 
 
 Round trips (issue 13: each is ~0.15 ms on the production profile, and a cold page made nine):
 the leader takes the lock and reads the result key (and what its call reads first) in one, and
-stores its result and releases the lock in one; a waiter reads the result and the lock in one
-per poll. The project's backends batch them (clopos_admin/cache_backends.py); any other cache
-does them in turn.
+stores its result, writes what its call recorded meanwhile (`hold_writes`: the health record)
+and releases the lock in one; a waiter reads the result and the lock in one per poll. The
+project's backends batch them (clopos_admin/cache_backends.py); any other cache does them in
+turn, and its writes are not held.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
@@ -37,6 +39,38 @@ class Produced[T]:
     result: T
     cached: Any = None
     seconds: int = 0
+
+
+@dataclass(slots=True)
+class HeldWrites:
+    """Counters `key: (delta, ttl)` and values `key: (value, ttl)` kept for the leader's release."""
+
+    incr: dict[str, tuple[int, int]] = field(default_factory=dict)
+    values: dict[str, tuple[Any, int]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.incr or self.values)
+
+
+# The writes held for the release of the lock whose `produce` runs in this context (a thread's
+# own: a background thread started inside starts with none).
+_held: ContextVar[HeldWrites | None] = ContextVar("clopos_singleflight_held", default=None)
+
+
+def hold_writes(incr: Mapping[str, tuple[int, int]], values: Mapping[str, tuple[Any, int]]) -> bool:
+    """Keep these writes for the round trip that releases the lock of the leader running this
+    code, instead of one of their own (a cold page made one for its call's health record);
+    False when no leader runs here, and the caller writes them itself. Counters add up and a
+    later value replaces an earlier one. Only what no one needs to read before the release
+    belongs here: it lands a parse later, and is lost with the lock if the worker dies first."""
+    held = _held.get()
+    if held is None:
+        return False
+    for key, (delta, ttl) in incr.items():
+        before = held.incr.get(key)
+        held.incr[key] = (delta, ttl) if before is None else (before[0] + delta, max(before[1], ttl))
+    held.values.update(values)
+    return True
 
 
 def _lock_timeout(lock_seconds: float) -> int:
@@ -66,13 +100,19 @@ def acquire_reading(
     return (owner if added else None), values
 
 
-def release(lock_key: str, owner: str, *, store: tuple[str, Any, int] | None = None) -> None:
+def release(
+    lock_key: str, owner: str, *, store: tuple[str, Any, int] | None = None, held: HeldWrites | None = None
+) -> None:
     """Release the lock (compare-and-delete: never drop a lock that expired and was re-taken by
-    another). `store` (key, value, seconds) is cached first, in the same round trip on the
-    project's Redis backend, so a waiter that sees the lock gone finds the result."""
+    another). `store` (key, value, seconds) is cached first, and `held` written first of all, in
+    the same round trip on the project's Redis backend, so a waiter that sees the lock gone
+    finds the result."""
     set_and_release = getattr(cache, "set_and_delete_if_equal", None)
-    if store is not None and set_and_release is not None:
-        set_and_release(store, lock_key, owner)
+    if set_and_release is not None and (store is not None or held):
+        if held:
+            set_and_release(store, lock_key, owner, incr=held.incr, values=held.values)
+        else:
+            set_and_release(store, lock_key, owner)
         return
     if store is not None:
         cache.set(store[0], store[1], timeout=store[2])
@@ -119,6 +159,9 @@ def fetch_or_wait[T](
             owner, seen = acquire_reading(lock_key, [result_key, *read_ahead], lock_seconds=lock_seconds)
         if owner:
             stored = None
+            # Writes are held only where the release can carry them in its own round trip.
+            held = HeldWrites() if hasattr(cache, "set_and_delete_if_equal") else None
+            holding = _held.set(held)
             try:
                 found = ready(seen.get(result_key))
                 if found is not None:
@@ -128,8 +171,9 @@ def fetch_or_wait[T](
                     stored = (result_key, produced.cached, produced.seconds)
                 return produced.result
             finally:
+                _held.reset(holding)
                 with deadline.timed("cache"):
-                    release(lock_key, owner, store=stored)
+                    release(lock_key, owner, store=stored, held=held)
 
         def result_or_released() -> tuple[T] | tuple[()] | None:
             values = cache.get_many([result_key, lock_key])

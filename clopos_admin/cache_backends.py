@@ -156,9 +156,21 @@ class SharedDatabaseCache(DatabaseCache):
         """`add(key, value, timeout)`, then `get_many(other_keys)`."""
         return self.add(key, value, timeout=timeout), self.get_many(other_keys)
 
-    def set_and_delete_if_equal(self, entry: tuple[str, Any, int | None], key: str, value: Any) -> None:
-        """`set(*entry)`, then `delete_if_equal(key, value)`."""
-        self.set(entry[0], entry[1], timeout=entry[2])
+    def set_and_delete_if_equal(
+        self,
+        entry: tuple[str, Any, int | None] | None,
+        key: str,
+        value: Any,
+        *,
+        incr: Mapping[str, tuple[int, int]] | None = None,
+        values: Mapping[str, tuple[Any, int]] | None = None,
+    ) -> None:
+        """`write_many(incr, values)` when given, `set(*entry)` unless None, then
+        `delete_if_equal(key, value)`."""
+        if incr or values:
+            self.write_many(incr or {}, values or {})
+        if entry is not None:
+            self.set(entry[0], entry[1], timeout=entry[2])
         self.delete_if_equal(key, value)
 
 
@@ -219,13 +231,18 @@ class SharedRedisCache(RedisCache):
     def write_many(self, incr: Mapping[str, tuple[int, int]], values: Mapping[str, tuple[Any, int]]) -> None:
         """`incr_many` and `set` for several keys, in one pipeline."""
         pipe = self._pipeline()
+        self._queue_writes(pipe, incr, values)
+        pipe.execute()
+
+    def _queue_writes(
+        self, pipe: Any, incr: Mapping[str, tuple[int, int]], values: Mapping[str, tuple[Any, int]]
+    ) -> None:
         for key, (delta, ttl) in incr.items():
             made = self.make_and_validate_key(key)
             pipe.incrby(made, delta)
             pipe.expire(made, max(1, int(ttl)), nx=True)
         for key, (value, ttl) in values.items():
-            pipe.set(self.make_and_validate_key(key), self._cache._serializer.dumps(value), ex=max(1, int(ttl)))  # type: ignore[attr-defined]
-        pipe.execute()
+            pipe.set(self.make_and_validate_key(key), self._dumps(value), ex=max(1, int(ttl)))
 
     _DELETE_IF_EQUAL = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
@@ -250,17 +267,29 @@ class SharedRedisCache(RedisCache):
         found = {made[made_key]: loads(raw) for made_key, raw in zip(made, raws, strict=True) if raw is not None}
         return bool(added), found
 
-    def set_and_delete_if_equal(self, entry: tuple[str, Any, int | None], key: str, value: Any) -> None:
-        """`set(*entry)`, then `delete_if_equal(key, value)`, in one pipeline, in that order:
-        clopos.singleflight stores a result and releases its lock so."""
-        entry_key, entry_value, entry_timeout = entry
-        made = self.make_and_validate_key(entry_key)
-        timeout = self.get_backend_timeout(entry_timeout)
+    def set_and_delete_if_equal(
+        self,
+        entry: tuple[str, Any, int | None] | None,
+        key: str,
+        value: Any,
+        *,
+        incr: Mapping[str, tuple[int, int]] | None = None,
+        values: Mapping[str, tuple[Any, int]] | None = None,
+    ) -> None:
+        """`write_many(incr, values)` when given, `set(*entry)` unless None, then
+        `delete_if_equal(key, value)`, in one pipeline, in that order: clopos.singleflight stores
+        a result (and the writes its call held back, clopos.guard's health record) and releases
+        its lock so."""
         pipe = self._pipeline()
-        if timeout == 0:
-            pipe.delete(made)  # as Django's set() does with a non-positive timeout
-        else:
-            pipe.set(made, self._dumps(entry_value), ex=timeout)
+        self._queue_writes(pipe, incr or {}, values or {})
+        if entry is not None:
+            entry_key, entry_value, entry_timeout = entry
+            made = self.make_and_validate_key(entry_key)
+            timeout = self.get_backend_timeout(entry_timeout)
+            if timeout == 0:
+                pipe.delete(made)  # as Django's set() does with a non-positive timeout
+            else:
+                pipe.set(made, self._dumps(entry_value), ex=timeout)
         pipe.eval(self._DELETE_IF_EQUAL, 1, self.make_and_validate_key(key), self._dumps(value))
         pipe.execute()
 

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
-from clopos import deadline, singleflight
+from clopos import deadline, guard, singleflight
 from clopos.errors import CloposTimeoutError, CloposUnavailableError
 from tests.conftest import cache_expiry_follows_time_machine
 
@@ -251,6 +251,7 @@ def cache_calls(request, monkeypatch):
         "delete_if_equal",
         "add_and_get_many",
         "set_and_delete_if_equal",
+        "write_many",
     ]:
         original = getattr(backend_class, name, None)
         if original is None:
@@ -367,3 +368,70 @@ def test_the_leader_hands_produce_what_it_read_ahead_with_the_lock(cache_calls):
     assert result == "made"
     assert produce.read_ahead == {"t:pause": 12.5, "t:token": {"token": "t"}}  # as get_many gives them
     assert calls[0] == ("add_and_get_many" if how == "batched" else "add")  # read with the lock, not after
+
+
+# --- writes held for the release: a leader's health record rides in its release's round trip ---
+
+
+def test_a_leaders_health_record_is_written_with_its_release(cache_calls):
+    how, calls, _ = cache_calls
+
+    def produce(_read_ahead):
+        guard.health_record("s", endpoint="order", failure_kind=None, headers={"RateLimit-Remaining": "7"})
+        return singleflight.Produced("parsed", {"raw": 1}, 120)
+
+    result = singleflight.fetch_or_wait(
+        LOCK, result_key=RESULT, produce=produce, ready=lambda raw: raw, lock_seconds=10
+    )
+    made = list(calls)
+
+    assert result == "parsed"
+    health = guard.health_snapshot("s")
+    assert health["last_success"]["endpoint"] == "order"
+    assert health["clopos_ratelimit"]["remaining"] == "7"
+    assert cache.get_many([RESULT, LOCK]) == {RESULT: {"raw": 1}}
+    if how == "batched":
+        assert made == ["add_and_get_many", "set_and_delete_if_equal"]  # no round trip of its own
+    else:  # a cache that cannot carry it: written when recorded, as before
+        assert made == ["add", "get_many", "write_many", "set", "delete_if_equal"]
+
+
+def test_held_writes_add_up_and_land_when_the_leader_fails():
+    def produce(_read_ahead):
+        assert singleflight.hold_writes({"t:n": (2, 60)}, {"t:v": ("first", 60)})
+        assert singleflight.hold_writes({"t:n": (3, 60)}, {"t:v": ("second", 60)})
+        assert cache.get_many(["t:n", "t:v"]) == {}  # held, not written yet
+        raise CloposUnavailableError("down")
+
+    with pytest.raises(CloposUnavailableError):
+        singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=produce, ready=Ready(None), lock_seconds=10)
+
+    assert cache.get_many(["t:n", "t:v", LOCK, RESULT]) == {"t:n": 5, "t:v": "second"}
+
+
+def test_writes_are_held_only_inside_a_leaders_produce():
+    assert singleflight.hold_writes({"t:n": (1, 60)}, {}) is False  # no leader here: the caller writes
+
+    singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=Produce(), ready=Ready(None), lock_seconds=10)
+
+    assert singleflight.hold_writes({"t:n": (1, 60)}, {}) is False  # and none once it has released
+
+
+def test_a_nested_leader_writes_its_own_held_writes_with_its_own_release():
+    inner_lock, inner_result = f"{LOCK}:inner", f"{RESULT}:inner"
+
+    def inner(_read_ahead):
+        singleflight.hold_writes({}, {"t:inner": ("token call", 60)})
+        return singleflight.Produced("token")
+
+    def outer(_read_ahead):
+        singleflight.fetch_or_wait(
+            inner_lock, result_key=inner_result, produce=inner, ready=Ready(None), lock_seconds=10
+        )
+        assert cache.get_many(["t:inner", inner_lock]) == {"t:inner": "token call"}  # released, with its writes
+        singleflight.hold_writes({}, {"t:outer": ("order call", 60)})
+        assert cache.get("t:outer") is None
+        return singleflight.Produced("order")
+
+    assert singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=outer, ready=Ready(None), lock_seconds=10)
+    assert cache.get_many(["t:inner", "t:outer", LOCK]) == {"t:inner": "token call", "t:outer": "order call"}

@@ -211,6 +211,43 @@ def test_a_cold_fill_reads_its_calls_state_with_its_lock(catalogue_api, monkeypa
     assert get_clopos_client().state_keys() not in reads  # no read of its own: it came with the lock
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_cold_fill_writes_its_calls_health_record_with_its_release(catalogue_api, monkeypatch):
+    from django.core.cache import caches
+
+    from clopos import guard
+    from clopos.client import get_clopos_client
+
+    serve_order(catalogue_api, 4101)
+    serve_order(catalogue_api, 4103)
+    services.order_get(order_id=4101)  # the token and the catalogue, cached
+    backend_class = type(caches["default"])
+    writes, releases = [], []
+    original_write, original_release = backend_class.write_many, backend_class.set_and_delete_if_equal
+
+    def write_many(self, incr, values):
+        if not releases or releases[-1] != "open":  # not the release's own
+            writes.append(list(values))
+        return original_write(self, incr, values)
+
+    def release(self, entry, key, value, **held):
+        releases.append("open")
+        try:
+            return original_release(self, entry, key, value, **held)
+        finally:
+            releases[-1] = (entry[0] if entry else None, sorted(held.get("values") or {}))
+
+    monkeypatch.setattr(backend_class, "write_many", write_many)
+    monkeypatch.setattr(backend_class, "set_and_delete_if_equal", release)
+
+    assert services.order_get(order_id=4103).freshness.source == "live"
+
+    scope = get_clopos_client().config.scope
+    assert writes == []  # the call's health record made no round trip of its own...
+    assert releases == [(keys.order_key(4103), [keys.health_key(scope, "last-success")])]  # ...it rode here
+    assert guard.health_snapshot(scope)["last_success"]["endpoint"] == "order"
+
+
 @pytest.mark.django_db(transaction=True)  # the other "worker" releases from its own thread and connection
 def test_fetches_itself_when_the_other_worker_gives_up(catalogue_api):
     key = keys.order_key(4103)

@@ -106,6 +106,37 @@ def test_set_and_delete_if_equal_follows_djangos_timeouts():
     assert cache.get("t:kept") == "forever"
 
 
+def test_set_and_delete_if_equal_writes_held_counters_and_values_with_the_release():
+    cache.set_many({"t:lock": "owner-1", "t:count": 5}, timeout=1000)
+
+    cache.set_and_delete_if_equal(
+        ("t:result", "r", 120),
+        "t:lock",
+        "owner-1",
+        incr={"t:count": (-2, 30), "t:new": (1, 30)},
+        values={"t:health": ({"at": 1.5}, 60)},
+    )
+
+    assert cache.get_many(["t:result", "t:lock", "t:count", "t:new", "t:health"]) == {
+        "t:result": "r",
+        "t:count": 3,
+        "t:new": 1,
+        "t:health": {"at": 1.5},
+    }
+    assert remaining_seconds("t:count") > 900  # an existing counter keeps its expiry
+    assert 0 < remaining_seconds("t:new") <= 30
+
+
+def test_set_and_delete_if_equal_without_an_entry_writes_and_releases_only():
+    cache.set("t:lock", "owner-1", timeout=60)
+
+    cache.set_and_delete_if_equal(None, "t:lock", "owner-2", values={"t:health": ("down", 60)})  # not its lock
+    assert cache.get_many(["t:lock", "t:health"]) == {"t:lock": "owner-1", "t:health": "down"}
+
+    cache.set_and_delete_if_equal(None, "t:lock", "owner-1", incr={"t:failures": (1, 60)})
+    assert cache.get_many(["t:lock", "t:health", "t:failures"]) == {"t:health": "down", "t:failures": 1}
+
+
 # The shared database cache itself, on this run's database (SQLite, or PostgreSQL in the
 # production profile, where the default cache is Redis): a table of its own, culled early.
 @pytest.fixture
