@@ -49,6 +49,10 @@ logger = logging.getLogger("clopos")
 
 # The pre-call state a caller read ahead for the next call (`CloposClient.state_read_ahead`).
 _state_offered: ContextVar[dict[str, Any] | None] = ContextVar("clopos_state_offered", default=None)
+# The admission a caller counted ahead for the next budgeted call, with the counts it got.
+_admission_offered: ContextVar[tuple[guard.Admission, dict[str, int]] | None] = ContextVar(
+    "clopos_admission_offered", default=None
+)
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 #: Query parameters: a mapping, or ordered pairs when a key repeats or order matters.
@@ -287,16 +291,35 @@ class CloposClient:
         pause = keys.rate_pause_key(self.config.brand, self.config.integrator_id)
         return [pause, self._token_key(), *self.breaker.state_keys()]
 
+    def admission_ahead(self) -> guard.Admission:
+        """What the next budgeted call's admission counts (see `_admit`), for a caller to count
+        in a round trip of its own: a cold fill counts it as it takes its lock."""
+        timings = deadline.current()
+        actor = timings.actor if not timings.charged else None
+        reserved = self.config.timeouts.retries + 1
+        return guard.Admission.of(self.budget, self.actor_budget, actor, reserved, timings.priority)
+
     @contextmanager
-    def state_read_ahead(self, values: Mapping[str, Any]) -> Iterator[None]:
+    def state_read_ahead(self, values: Mapping[str, Any], admission: guard.Admission | None = None) -> Iterator[None]:
         """Hand the next call inside the block its `state_keys` as the caller read them (as
         get_many gives them), in a round trip of the caller's own: a cold fill reads them with
-        its lock. Used by one call only, and never outside the block."""
+        its lock. With `admission` (from `admission_ahead`) counted in that round trip, its counts
+        among `values`, the next budgeted call is judged by them instead of counting again; if
+        no call took them, they are given back as the block ends. Used by one call only, and
+        never outside the block."""
         offer = _state_offered.set({key: values[key] for key in self.state_keys() if key in values})
+        counted = None
+        if admission is not None and admission.counters and all(key in values for key in admission.counters):
+            counted = (admission, {key: values[key] for key in admission.counters})
+        admitted = _admission_offered.set(counted)
         try:
             yield
         finally:
+            unused = _admission_offered.get()
+            _admission_offered.reset(admitted)
             _state_offered.reset(offer)
+            if unused is not None:  # paused, circuit open, out of time...: no call was made
+                unused[0].give_back()
 
     def _read_state(self) -> dict[str, Any]:
         """The call's `state_keys` in one cache round trip, or as read ahead for it."""
@@ -513,8 +536,15 @@ class CloposClient:
     def _admit(self, reserved: int) -> None:
         """The per-user budget (once per request), then the shared one by priority."""
         timings = deadline.current()
-        actor = timings.actor if not timings.charged else None
-        guard.admit(self.budget, self.actor_budget, actor, reserved, timings.priority)  # one round trip
+        offered = _admission_offered.get()
+        if offered is not None:  # counted ahead, with the cold fill's lock: no round trip here
+            _admission_offered.set(None)
+            admission, counts = offered
+            admission.judge(counts)
+            actor = admission.actor
+        else:
+            actor = timings.actor if not timings.charged else None
+            guard.admit(self.budget, self.actor_budget, actor, reserved, timings.priority)  # one round trip
         if actor is not None:
             timings.charged = True
 

@@ -139,29 +139,63 @@ def admit(
     """Count one upstream-causing request for `actor` and reserve `calls` of the shared budget,
     in one round trip; on refusal undo every count and raise: CloposThrottledError when the actor
     is over their own budget (that user alone), CloposRateLimitedError when the window is spent."""
-    now = time.time()
-    checks: list[tuple[str, int, int, bool]] = []  # key, limit, span, is the actor's
-    items: dict[str, tuple[int, int]] = {}
-    if actor_budget is not None and actor is not None:
-        for key, limit, span in actor_budget.counters(actor, now):
-            checks.append((key, limit, span, True))
-            items[key] = (1, span * 2)
-    if budget is not None and calls:
-        key = keys.budget_key(budget.scope, int(now // WINDOW))
-        checks.append((key, budget.limit(priority), WINDOW, False))
-        items[key] = (calls, WINDOW * 3)
-    if not items:
-        return
-    counts = _incr_many(items)
-    over = [(key, limit, span, own) for key, limit, span, own in checks if counts[key] > limit]
-    if not over:
-        return
-    _incr_many({key: (-delta, ttl) for key, (delta, ttl) in items.items()})
-    key, limit, span, own = next((check for check in over if check[3]), over[0])
-    retry_after = max(1, math.ceil(span - now % span))
-    if own:
-        raise CloposThrottledError(f"{actor}: over {limit} upstream requests per {span} s", retry_after=retry_after)
-    raise CloposRateLimitedError("Our Clopos rate budget is spent", retry_after=retry_after)
+    admission = Admission.of(budget, actor_budget, actor, calls, priority)
+    if admission.counters:
+        admission.judge(_incr_many(admission.counters))
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The counters one call's admission adds to (`key: (delta, ttl)`) and the limits they are
+    judged by. Counted by `admit`, or ahead of the call in a round trip of the caller's own (a
+    cold fill counts them as it takes its lock: clopos.singleflight)."""
+
+    counters: dict[str, tuple[int, int]]
+    checks: tuple[tuple[str, int, int, bool], ...]  # key, limit, span, is the actor's
+    at: float
+    actor: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        budget: RateBudget | None,
+        actor_budget: ActorBudget | None,
+        actor: str | None,
+        calls: int,
+        priority: Priority,
+    ) -> Admission:
+        now = time.time()
+        checks: list[tuple[str, int, int, bool]] = []
+        counters: dict[str, tuple[int, int]] = {}
+        if actor_budget is not None and actor is not None:
+            for key, limit, span in actor_budget.counters(actor, now):
+                checks.append((key, limit, span, True))
+                counters[key] = (1, span * 2)
+        if budget is not None and calls:
+            key = keys.budget_key(budget.scope, int(now // WINDOW))
+            checks.append((key, budget.limit(priority), WINDOW, False))
+            counters[key] = (calls, WINDOW * 3)
+        return cls(counters, tuple(checks), now, actor)
+
+    def judge(self, counts: Mapping[str, int]) -> None:
+        """Go on when every count is within its limit; else undo them all and raise."""
+        over = [check for check in self.checks if counts[check[0]] > check[1]]
+        if not over:
+            return
+        self.give_back()
+        _key, limit, span, own = next((check for check in over if check[3]), over[0])
+        retry_after = max(1, math.ceil(span - self.at % span))
+        if own:
+            raise CloposThrottledError(
+                f"{self.actor}: over {limit} upstream requests per {span} s", retry_after=retry_after
+            )
+        raise CloposRateLimitedError("Our Clopos rate budget is spent", retry_after=retry_after)
+
+    def give_back(self) -> None:
+        """Take the counts back: with a single-flight leader's release when one runs here."""
+        undo = {key: (-delta, ttl) for key, (delta, ttl) in self.counters.items()}
+        if not singleflight.hold_writes(undo, {}):
+            _incr_many(undo)
 
 
 @dataclass(frozen=True, slots=True)

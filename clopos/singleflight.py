@@ -85,15 +85,24 @@ def acquire(lock_key: str, *, lock_seconds: float) -> str | None:
 
 
 def acquire_reading(
-    lock_key: str, read_keys: Sequence[str], *, lock_seconds: float
+    lock_key: str,
+    read_keys: Sequence[str],
+    *,
+    lock_seconds: float,
+    count: Mapping[str, tuple[int, int]] | None = None,
 ) -> tuple[str | None, dict[str, Any]]:
     """Take the lock and read `read_keys` as they are once the lock is taken: (owner or None,
-    the keys found, as get_many gives them). One round trip on the project's Redis backend."""
+    the keys found, as get_many gives them). One round trip on the project's Redis backend.
+    `count` (counters `key: (delta, ttl)`) is added to only if the lock was taken, and the
+    counts come with the keys read; a cache without the batched call counts nothing."""
     owner = uuid.uuid4().hex
     timeout = _lock_timeout(lock_seconds)
     add_and_get_many = getattr(cache, "add_and_get_many", None)
     if add_and_get_many is not None:
-        added, values = add_and_get_many(lock_key, owner, timeout, read_keys)
+        if count:
+            added, values = add_and_get_many(lock_key, owner, timeout, read_keys, incr=count)
+        else:
+            added, values = add_and_get_many(lock_key, owner, timeout, read_keys)
     else:
         added = cache.add(lock_key, owner, timeout=timeout)
         values = cache.get_many(read_keys) if added else {}
@@ -141,32 +150,39 @@ def fetch_or_wait[T](
     ready: Callable[[Any], T | None],
     lock_seconds: float,
     read_ahead: Sequence[str] = (),
+    count_ahead: Mapping[str, tuple[int, int]] | None = None,
 ) -> T:
     """`produce` in exactly one worker at a time; the others wait for its result.
 
     `ready` turns the raw value cached at `result_key` into the result (None while there is
     none). The leader reads it once more as it takes the lock, since another worker may have
     finished between the caller's read and the lock, and with it the keys in `read_ahead`, which
-    it hands to `produce` (what the call it makes would read first); it caches what `produce`
-    made and releases the lock together. A waiter that sees the lock released without a result (the leader
-    failed) tries to lead itself. Waiting ends with the lock's lifetime or the request's own
-    Clopos budget, whichever comes first: then CloposTimeoutError.
+    it hands to `produce` (what the call it makes would read first), with the counts of the
+    counters in `count_ahead` (what that call would count first: its rate-budget admission),
+    counted only by a leader; it caches what `produce` made and releases the lock together,
+    giving those counts back when it found the result without producing. A waiter that sees
+    the lock released without a result (the leader failed) tries to lead itself. Waiting ends
+    with the lock's lifetime or the request's own Clopos budget, whichever comes first: then
+    CloposTimeoutError.
     """
     remaining = deadline.current().remaining()
     until = time.monotonic() + (lock_seconds if remaining is None else min(lock_seconds, remaining))
     while True:
+        # Writes are held, and counts taken ahead, only where the release can carry them (and
+        # give the counts back) in its own round trip.
+        held = HeldWrites() if hasattr(cache, "set_and_delete_if_equal") else None
+        count = count_ahead if held is not None else None
         with deadline.timed("cache"):
-            owner, seen = acquire_reading(lock_key, [result_key, *read_ahead], lock_seconds=lock_seconds)
+            owner, seen = acquire_reading(lock_key, [result_key, *read_ahead], lock_seconds=lock_seconds, count=count)
         if owner:
             stored = None
-            # Writes are held only where the release can carry them in its own round trip.
-            held = HeldWrites() if hasattr(cache, "set_and_delete_if_equal") else None
             holding = _held.set(held)
             try:
                 found = ready(seen.get(result_key))
                 if found is not None:
+                    hold_writes({key: (-delta, ttl) for key, (delta, ttl) in (count or {}).items() if key in seen}, {})
                     return found
-                produced = produce({key: seen[key] for key in read_ahead if key in seen})
+                produced = produce({key: seen[key] for key in [*read_ahead, *(count or ())] if key in seen})
                 if produced.cached is not None:
                     stored = (result_key, produced.cached, produced.seconds)
                 return produced.result

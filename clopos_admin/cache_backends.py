@@ -151,10 +151,18 @@ class SharedDatabaseCache(DatabaseCache):
     # cache's own calls in turn: each is atomic already, and SQLite is in-process, so a wrapping
     # transaction would only add statements (the SAVEPOINTs of the nested ones).
     def add_and_get_many(
-        self, key: str, value: Any, timeout: int, other_keys: Sequence[str]
+        self,
+        key: str,
+        value: Any,
+        timeout: int,
+        other_keys: Sequence[str],
+        incr: Mapping[str, tuple[int, int]] | None = None,
     ) -> tuple[bool, dict[str, Any]]:
-        """`add(key, value, timeout)`, then `get_many(other_keys)`."""
-        return self.add(key, value, timeout=timeout), self.get_many(other_keys)
+        """`add(key, value, timeout)`, then, if it added, `incr_many(incr)`, then
+        `get_many(other_keys)` with the counts."""
+        added = self.add(key, value, timeout=timeout)
+        counts = self.incr_many(incr) if added and incr else {}
+        return added, self.get_many(other_keys) | counts
 
     def set_and_delete_if_equal(
         self,
@@ -252,20 +260,48 @@ class SharedRedisCache(RedisCache):
         client = self._cache.get_client(write=True)
         return bool(client.eval(self._DELETE_IF_EQUAL, 1, self.make_and_validate_key(key), self._dumps(value)))
 
+    # SET NX, and only if it set, INCRBY and EXPIRE NX per counter: the counts, or nil.
+    # KEYS: the key, then the counters; ARGV: the value, its ttl, then delta and ttl per counter.
+    _ADD_THEN_INCR = """
+if not redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return false end
+local counts = {}
+for i = 2, #KEYS do
+  counts[i - 1] = redis.call('incrby', KEYS[i], ARGV[2 * i - 1])
+  redis.call('expire', KEYS[i], ARGV[2 * i], 'NX')
+end
+return counts
+"""
+
     def add_and_get_many(
-        self, key: str, value: Any, timeout: int, other_keys: Sequence[str]
+        self,
+        key: str,
+        value: Any,
+        timeout: int,
+        other_keys: Sequence[str],
+        incr: Mapping[str, tuple[int, int]] | None = None,
     ) -> tuple[bool, dict[str, Any]]:
-        """`add(key, value, timeout)`, then `get_many(other_keys)` as they are after it, in one
-        pipeline: (added, the other keys found). clopos.singleflight takes a lock and reads the
-        result it guards so."""
+        """`add(key, value, timeout)`, then, only if it added, `incr_many(incr)`, then
+        `get_many(other_keys)` as they are after it, in one pipeline: (added, the other keys
+        found, with the counts). clopos.singleflight takes a lock, reads the result it guards and
+        counts its call's admission so (clopos.guard.Admission)."""
         made = {self.make_and_validate_key(other): other for other in other_keys}
+        counters = {self.make_and_validate_key(counter): counter for counter in incr or {}}
         pipe = self._pipeline()
-        pipe.set(self.make_and_validate_key(key), self._dumps(value), ex=max(1, int(timeout)), nx=True)
+        lock_key, ttl = self.make_and_validate_key(key), max(1, int(timeout))
+        if incr:
+            deltas = [part for delta, span in incr.values() for part in (delta, max(1, int(span)))]
+            pipe.eval(self._ADD_THEN_INCR, 1 + len(counters), lock_key, *counters, self._dumps(value), ttl, *deltas)
+        else:
+            pipe.set(lock_key, self._dumps(value), ex=ttl, nx=True)
         pipe.mget(list(made))
-        added, raws = pipe.execute()
+        outcome, raws = pipe.execute()
         loads = self._cache._serializer.loads  # type: ignore[attr-defined]
         found = {made[made_key]: loads(raw) for made_key, raw in zip(made, raws, strict=True) if raw is not None}
-        return bool(added), found
+        if not incr:
+            return bool(outcome), found
+        if outcome is None:  # the script's false: not added, nothing counted
+            return False, found
+        return True, found | {counter: int(count) for counter, count in zip(counters.values(), outcome, strict=True)}
 
     def set_and_delete_if_equal(
         self,

@@ -435,3 +435,57 @@ def test_a_nested_leader_writes_its_own_held_writes_with_its_own_release():
 
     assert singleflight.fetch_or_wait(LOCK, result_key=RESULT, produce=outer, ready=Ready(None), lock_seconds=10)
     assert cache.get_many(["t:inner", "t:outer", LOCK]) == {"t:inner": "token call", "t:outer": "order call"}
+
+
+# --- counts taken ahead: a leader's call's admission, counted as it takes the lock -------------
+
+
+def test_the_leader_counts_ahead_with_the_lock_and_hands_produce_the_counts(cache_calls):
+    how, calls, _ = cache_calls
+    cache.set("t:budget", 4, timeout=60)
+    calls.clear()
+    produce = Produce("made")
+
+    singleflight.fetch_or_wait(
+        LOCK, result_key=RESULT, produce=produce, ready=Ready(None), lock_seconds=10, count_ahead={"t:budget": (3, 30)}
+    )
+
+    if how == "batched":
+        assert produce.read_ahead == {"t:budget": 7}
+        assert cache.get("t:budget") == 7  # kept: produce's call used them
+        assert calls[0] == "add_and_get_many"
+    else:  # a cache without the batched calls counts nothing ahead: the call counts for itself
+        assert produce.read_ahead == {}
+        assert cache.get("t:budget") == 4
+
+
+def test_a_waiter_counts_nothing_ahead():
+    other = singleflight.acquire(LOCK, lock_seconds=10)
+
+    def ready(raw):
+        singleflight.release(LOCK, other, store=(RESULT, "the leader's", 60))  # another worker finishes
+        return raw
+
+    result = singleflight.fetch_or_wait(
+        LOCK, result_key=RESULT, produce=Produce(), ready=ready, lock_seconds=10, count_ahead={"t:budget": (3, 30)}
+    )
+
+    assert result == "the leader's"
+    assert cache.get("t:budget") is None
+
+
+def test_a_leader_that_finds_the_result_gives_its_counts_back():
+    cache.set_many({RESULT: "stored meanwhile", "t:budget": 4}, timeout=60)
+    produce = Produce()
+
+    result = singleflight.fetch_or_wait(
+        LOCK,
+        result_key=RESULT,
+        produce=produce,
+        ready=lambda raw: raw,
+        lock_seconds=10,
+        count_ahead={"t:budget": (3, 30)},
+    )
+
+    assert (result, produce.calls) == ("stored meanwhile", 0)
+    assert cache.get_many(["t:budget", LOCK]) == {"t:budget": 4}

@@ -248,6 +248,121 @@ def test_a_cold_fill_writes_its_calls_health_record_with_its_release(catalogue_a
     assert guard.health_snapshot(scope)["last_success"]["endpoint"] == "order"
 
 
+# --- A cold fill's admission: counted with its lock, judged by the call, given back unused ------
+
+BUDGET_START = 1_800_000_000.5  # half a second into a budget window: nothing crosses a boundary
+
+
+@pytest.fixture
+def cold_fill(catalogue_api, monkeypatch):
+    """A request by user 7 about to fill order 4103 cold (the token and the catalogue cached),
+    with every counter round trip of its own recorded (not those inside the batched calls)."""
+    import time_machine
+    from django.core.cache import caches
+
+    from clopos import deadline
+    from clopos.client import get_clopos_client
+
+    serve_order(catalogue_api, 4101)
+    serve_order(catalogue_api, 4103)
+    with time_machine.travel(BUDGET_START, tick=False):
+        services.order_get(order_id=4101)
+        token = deadline.begin(budget_seconds=None)
+        deadline.current().actor = "user:7"
+        backend_class = type(caches["default"])
+        counted, inside = [], [0]
+        for name in ("add_and_get_many", "set_and_delete_if_equal"):
+            monkeypatch.setattr(backend_class, name, _counting_as_one(getattr(backend_class, name), inside))
+        original_incr = backend_class.incr_many
+
+        def incr_many(self, items):
+            if not inside[0]:
+                counted.append(dict(items))
+            return original_incr(self, items)
+
+        monkeypatch.setattr(backend_class, "incr_many", incr_many)
+        try:
+            yield get_clopos_client(), counted
+        finally:
+            deadline.end(token)
+
+
+def _counting_as_one(method, inside):
+    def batched(self, *args, **kwargs):
+        inside[0] += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    return batched
+
+
+def _actor_counts(client) -> dict[str, int]:
+    counters = [key for key, _, _ in client.actor_budget.counters("user:7", time.time())]
+    return cache.get_many(counters)
+
+
+def test_a_cold_fill_counts_its_admission_with_its_lock(cold_fill, catalogue_api):
+    client, counted = cold_fill
+    remaining = client.budget.remaining()
+
+    assert services.order_get(order_id=4103).freshness.source == "live"
+
+    assert counted == []  # no round trip of its own for the budget
+    assert client.budget.remaining() == remaining - 1  # three reserved, the two unused retries given back
+    assert set(_actor_counts(client).values()) == {1}  # the user charged once, in the window and the minute
+    assert calls(catalogue_api, "orders/4103") == 1
+    assert cache.get(keys.lock_key(keys.order_key(4103))) is None
+
+
+def test_a_cold_fill_over_the_budget_is_refused_and_counts_nothing(cold_fill, catalogue_api):
+    from clopos.deadline import Priority
+    from clopos.errors import CloposRateLimitedError
+
+    client, _ = cold_fill
+    reserved = client.config.timeouts.retries + 1
+    used = client.budget.per_window - client.budget.remaining()
+    client.budget.acquire(client.budget.limit(Priority.NORMAL) - used - reserved + 1)  # room for fewer than it reserves
+    remaining = client.budget.remaining()
+
+    with pytest.raises(CloposRateLimitedError):
+        services.order_get(order_id=4103)
+
+    assert client.budget.remaining() == remaining  # its counts were taken back
+    assert set(_actor_counts(client).values()) <= {0}  # the user is not charged for a call not made
+    assert calls(catalogue_api, "orders/4103") == 0
+    assert cache.get(keys.lock_key(keys.order_key(4103))) is None
+
+
+def test_a_cold_fill_that_makes_no_call_gives_its_counts_back(cold_fill, catalogue_api):
+    from clopos.errors import CloposRateLimitedError
+
+    client, _ = cold_fill
+    cache.set(keys.rate_pause_key(client.config.brand, client.config.integrator_id), time.time() + 30, timeout=31)
+    remaining = client.budget.remaining()
+
+    with pytest.raises(CloposRateLimitedError, match="Paused"):
+        services.order_get(order_id=4103)
+
+    assert client.budget.remaining() == remaining
+    assert set(_actor_counts(client).values()) <= {0}  # counted with the lock, then given back
+    assert calls(catalogue_api, "orders/4103") == 0
+    assert cache.get(keys.lock_key(keys.order_key(4103))) is None
+
+
+def test_a_second_cold_fill_in_one_request_does_not_charge_the_user_again(cold_fill, catalogue_api):
+    client, counted = cold_fill
+    serve_order(catalogue_api, 4104)
+
+    services.order_get(order_id=4103)
+    services.order_get(order_id=4104)
+
+    assert calls(catalogue_api, "orders/4103") == calls(catalogue_api, "orders/4104") == 1
+    assert counted == []
+    assert set(_actor_counts(client).values()) == {1}
+
+
 @pytest.mark.django_db(transaction=True)  # the other "worker" releases from its own thread and connection
 def test_fetches_itself_when_the_other_worker_gives_up(catalogue_api):
     key = keys.order_key(4103)

@@ -85,6 +85,19 @@ def test_add_and_get_many_leaves_a_taken_key_alone():
     assert cache.get("t:lock") == "owner-1"
 
 
+def test_add_and_get_many_counts_only_when_it_adds():
+    cache.set("t:old", 10, timeout=1000)
+
+    added = cache.add_and_get_many("t:lock", "owner-1", 30, ["t:result"], incr={"t:old": (2, 5), "t:new": (3, 20)})
+    refused = cache.add_and_get_many("t:lock", "owner-2", 30, ["t:result"], incr={"t:old": (2, 5), "t:new": (3, 20)})
+
+    assert added == (True, {"t:old": 12, "t:new": 3})  # the counts come with the keys read
+    assert refused == (False, {})  # a taken lock counts nothing
+    assert cache.get_many(["t:old", "t:new", "t:lock"]) == {"t:old": 12, "t:new": 3, "t:lock": "owner-1"}
+    assert remaining_seconds("t:old") > 900  # an existing counter keeps its expiry
+    assert 0 < remaining_seconds("t:new") <= 20
+
+
 def test_set_and_delete_if_equal_stores_then_releases_only_its_own_lock():
     cache.set("t:lock", "owner-1", timeout=60)
 
