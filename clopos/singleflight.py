@@ -7,11 +7,12 @@ that dies holding it blocks the key for at most `lock_seconds`; callers size it 
 leader's worst case (`CloposConfig.lock_seconds`), so a live leader never loses it.
 
 Round trips (issue 13: each is ~0.15 ms on the production profile, and a cold page made nine):
-the leader takes the lock and reads the result key (and what its call reads first) in one, and
-stores its result, writes what its call recorded meanwhile (`hold_writes`: the health record)
-and releases the lock in one; a waiter reads the result and the lock in one per poll. The
-project's backends batch them (clopos_admin/cache_backends.py); any other cache does them in
-turn, and its writes are not held.
+the leader takes the lock, reads the result key (and what its call reads first) and counts its
+call's admission (`count_ahead`) in one, and stores its result, writes what its call recorded
+meanwhile (`hold_writes`: the health record) and releases the lock in one; a waiter reads the
+result and the lock in one per poll. The project's backends batch them
+(clopos_admin/cache_backends.py); any other cache does them in turn, counts nothing ahead and
+holds no writes.
 """
 
 from __future__ import annotations
