@@ -5,9 +5,10 @@ temporary worktree and run on both profiles exactly as `make bench` runs the app
 defaults, access log on), beside the reference project's C page. Per revision and profile: the
 warm order page (4103) under `wrk -t2 -c32 -d{BENCH_SECONDS}s --latency`, in interleaved rounds,
 its ratio to C from the same round, and the cold order page's overhead over the sandbox's own
-latency. Consecutive revisions differ by one lever, so each line's change is that lever's.
-BENCH_SCENARIOS (comma-separated names from `make bench`) measures other pages too, one table
-each: "warm order 4103,receipt fragment 4103,warm list page".
+latency (the same 20 cold orders, order by order, every revision in turn, so that a sitting's
+drift does not fall on whichever revision is measured last). Consecutive revisions differ by
+one lever, so each line's change is that lever's. BENCH_SCENARIOS (comma-separated names from
+`make bench`) measures other pages too, one table each: "warm order 4103,receipt fragment 4103,warm list page".
 
     BENCH_REVS="1fc7c28 cf8cfce ca34c1c ." make bench-ablation
 
@@ -33,9 +34,11 @@ from tests.bench.bench_pages import (  # noqa: E402
     ROUNDS,
     WRK_SECONDS,
     AppUnderTest,
+    ColdSample,
     bench_sandbox,
     check_page,
     clean,
+    cold_summary,
     sandbox_token,
     wrk,
 )
@@ -92,10 +95,13 @@ def main() -> None:
                 for key, app in apps.items():
                     runs[(scenario, *key)].append(app.run(scenario))
         token = sandbox_token(sandbox)
-        cold = {
-            key: app.cold_overhead(token, list(range(5120, 5140)))  # each app has its own cache
-            for key, app in apps.items()
-        }
+        # Each app has its own cache, so every app sees the same orders cold. Order by order, every
+        # app in turn: a sitting's drift falls on all revisions alike, not on the last one measured.
+        samples: dict[tuple[str, str], list[ColdSample]] = {key: [] for key in apps}
+        for order_id in range(5120, 5140):
+            for key, app in apps.items():
+                samples[key].append(app.cold_sample(token, order_id))
+        cold = {key: cold_summary(found) for key, found in samples.items()}
     finally:
         for app in apps.values():
             app.stop()
@@ -119,8 +125,14 @@ def print_table(
     cold: dict[tuple[str, str], dict[str, float]],
     subjects: dict[str, str],
 ) -> None:
-    print(f"\n{scenario} (cold +ms: the cold order page's overhead, whatever the scenario)")
-    print(f"{'revision':<14}{'profile':<12}{'rps':>14}{'÷ C':>14}{'p50 ms':>8}{'p99 ms':>8}{'cold +ms':>10}  change")
+    print(
+        f"\n{scenario} (cold +ms: the cold order page's overhead, whatever the scenario, order by order across the"
+        " revisions; order-only: over the pages whose only upstream call was the order, and how many)"
+    )
+    print(
+        f"{'revision':<14}{'profile':<12}{'rps':>14}{'÷ C':>14}{'p50 ms':>8}{'p99 ms':>8}{'cold +ms':>10}"
+        f"{'order-only':>12}  change"
+    )
     for (label, profile), results in runs.items():
         ratios = " / ".join(
             f"{r['rps'] / c['rps']:.2f}" if clean(r) and clean(c) else "n/a"
@@ -129,7 +141,9 @@ def print_table(
         print(
             f"{label:<14}{profile:<12}{' / '.join(f'{r["rps"]:.0f}' for r in results):>14}{ratios:>14}"
             f"{statistics.median(r['p50'] for r in results):>8.1f}{statistics.median(r['p99'] for r in results):>8.1f}"
-            f"{cold[(label, profile)]['overhead_p50']:>10.1f}  {subjects[label] if profile == 'embedded' else ''}"
+            f"{cold[(label, profile)]['overhead_p50']:>10.1f}"
+            f"{cold[(label, profile)]['one_call_overhead_p50']:>7.1f} ({cold[(label, profile)]['one_call_n']:>2})"
+            f"  {subjects[label] if profile == 'embedded' else ''}"
         )
 
 

@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -160,6 +161,33 @@ def calls_between(before: dict[str, int], after: dict[str, int]) -> dict[str, in
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
 
+@dataclass(frozen=True)
+class ColdSample:
+    page: float  # seconds
+    direct: float  # the same order straight from the sandbox, seconds
+    one_call: bool  # the page's only upstream call was the order
+
+
+def cold_summary(samples: list[ColdSample]) -> dict[str, float]:
+    """Medians in ms: the page, the sandbox straight, the overhead (page - sandbox), over all
+    samples and over those whose only upstream call was the order (NaN when none was)."""
+    page = statistics.median(sample.page for sample in samples) * 1000
+    direct = statistics.median(sample.direct for sample in samples) * 1000
+    alone = [sample for sample in samples if sample.one_call]
+    return {
+        "page_p50": page,
+        "direct_p50": direct,
+        "overhead_p50": page - direct,
+        "n": len(samples),
+        "one_call_overhead_p50": (
+            (statistics.median(s.page for s in alone) - statistics.median(s.direct for s in alone)) * 1000
+            if alone
+            else float("nan")
+        ),
+        "one_call_n": len(alone),
+    }
+
+
 class AppUnderTest:
     """One profile of the app: its LiveApp, a manager's cookie and its scenarios."""
 
@@ -243,39 +271,26 @@ class AppUnderTest:
     def cold_overhead(self, sandbox_token: str, orders: list[int]) -> dict[str, float]:
         """Cold order pages (nothing cached but the token and the catalogue) against the same
         order fetched straight from the sandbox: the page's own overhead over Clopos' latency."""
-        page_times, direct_times, one_call = [], [], []
-        for order_id in orders:
-            before = stats(self.sandbox)
-            started = time.perf_counter()
-            response = self.session.get(f"{self.app.base_url}/orders/{order_id}/", timeout=30)
-            page_times.append(time.perf_counter() - started)
-            assert response.status_code == 200, response.status_code
-            # A page whose lines lack names also asks Clopos for their products (not cached yet):
-            # two upstream calls or more, against the one direct call below.
-            one_call.append(calls_between(before, stats(self.sandbox)) == {"order": 1})
-            started = time.perf_counter()
-            requests.get(
-                f"{self.sandbox.base_url}/v2/orders/{order_id}",
-                params={"with[0]": "receipt:id,service_notification_id,status"},
-                headers={"x-token": sandbox_token},
-                timeout=30,
-            )
-            direct_times.append(time.perf_counter() - started)
-        page, direct = statistics.median(page_times) * 1000, statistics.median(direct_times) * 1000
-        alone = [(p, d) for p, d, one in zip(page_times, direct_times, one_call, strict=True) if one]
-        return {
-            "page_p50": page,
-            "direct_p50": direct,
-            "overhead_p50": page - direct,
-            "n": len(orders),
-            # The same over the pages whose only upstream call was the order (NaN when none was).
-            "one_call_overhead_p50": (
-                (statistics.median(p for p, _ in alone) - statistics.median(d for _, d in alone)) * 1000
-                if alone
-                else float("nan")
-            ),
-            "one_call_n": len(alone),
-        }
+        return cold_summary([self.cold_sample(sandbox_token, order_id) for order_id in orders])
+
+    def cold_sample(self, sandbox_token: str, order_id: int) -> ColdSample:
+        """One cold order page, then the same order straight from the sandbox."""
+        before = stats(self.sandbox)
+        started = time.perf_counter()
+        response = self.session.get(f"{self.app.base_url}/orders/{order_id}/", timeout=30)
+        page = time.perf_counter() - started
+        assert response.status_code == 200, response.status_code
+        # A page whose lines lack names also asks Clopos for their products (not cached yet):
+        # two upstream calls or more, against the one direct call below.
+        one_call = calls_between(before, stats(self.sandbox)) == {"order": 1}
+        started = time.perf_counter()
+        requests.get(
+            f"{self.sandbox.base_url}/v2/orders/{order_id}",
+            params={"with[0]": "receipt:id,service_notification_id,status"},
+            headers={"x-token": sandbox_token},
+            timeout=30,
+        )
+        return ColdSample(page, time.perf_counter() - started, one_call)
 
     def single_flight(self, order_id: int, count: int = 64) -> dict[str, int]:
         before = stats(self.sandbox).get("order", 0)

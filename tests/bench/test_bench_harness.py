@@ -95,3 +95,25 @@ def test_a_page_that_is_not_the_real_one_stops_the_benchmark(served: list[Answer
     served.append(answer)
     with pytest.raises(AssertionError):
         check_page("http://127.0.0.1/orders/4103/", "sessionid=x", 'id="order-title"')
+
+
+def test_the_cold_summary_is_the_median_overhead_over_all_and_over_the_order_only_pages() -> None:
+    samples = [
+        bench_pages.ColdSample(page=0.010, direct=0.002, one_call=True),
+        bench_pages.ColdSample(page=0.020, direct=0.003, one_call=False),  # also fetched products
+        bench_pages.ColdSample(page=0.012, direct=0.001, one_call=True),
+    ]
+
+    summary = bench_pages.cold_summary(samples)
+
+    assert summary["page_p50"] == pytest.approx(12.0)
+    assert summary["overhead_p50"] == pytest.approx(12.0 - 2.0)  # median page minus median direct
+    assert summary["one_call_overhead_p50"] == pytest.approx(11.0 - 1.5)
+    assert (summary["n"], summary["one_call_n"]) == (3, 2)
+
+
+def test_the_cold_summary_has_no_order_only_figure_without_such_pages() -> None:
+    summary = bench_pages.cold_summary([bench_pages.ColdSample(page=0.01, direct=0.002, one_call=False)])
+
+    assert summary["one_call_n"] == 0
+    assert summary["one_call_overhead_p50"] != summary["one_call_overhead_p50"]  # NaN, not a zero
