@@ -5,10 +5,11 @@ temporary worktree and run on both profiles exactly as `make bench` runs the app
 defaults, access log on), beside the reference project's C page. Per revision and profile: the
 warm order page (4103) under `wrk -t2 -c32 -d{BENCH_SECONDS}s --latency`, in interleaved rounds,
 its ratio to C from the same round, and the cold order page's overhead over the sandbox's own
-latency (the same 20 cold orders, order by order, every revision in turn, so that a sitting's
-drift does not fall on whichever revision is measured last). Consecutive revisions differ by
-one lever, so each line's change is that lever's. BENCH_SCENARIOS (comma-separated names from
-`make bench`) measures other pages too, one table each: "warm order 4103,receipt fragment 4103,warm list page".
+latency: the same 20 cold orders (BENCH_COLD_ORDERS: up to 121), order by order, every revision
+in turn, so that a sitting's drift does not fall on whichever revision is measured last.
+Consecutive revisions differ by one lever, so each line's change is that lever's.
+BENCH_SCENARIOS (comma-separated names from `make bench`) measures other pages too, one table
+each: "warm order 4103,receipt fragment 4103,warm list page".
 
     BENCH_REVS="1fc7c28 cf8cfce ca34c1c ." make bench-ablation
 
@@ -45,6 +46,8 @@ from tests.bench.bench_pages import (  # noqa: E402
 from tests.bench.reference import Reference  # noqa: E402
 
 PROFILES = {"embedded": {}, "production": PRODUCTION}
+# Cold orders per revision and profile: the sandbox's generated orders from 5120 on, up to 5240.
+COLD_ORDERS = min(int(os.environ.get("BENCH_COLD_ORDERS", "20")), 121)
 SCENARIOS = [name.strip() for name in os.environ.get("BENCH_SCENARIOS", "warm order 4103").split(",") if name.strip()]
 
 
@@ -98,7 +101,7 @@ def main() -> None:
         # Each app has its own cache, so every app sees the same orders cold. Order by order, every
         # app in turn: a sitting's drift falls on all revisions alike, not on the last one measured.
         samples: dict[tuple[str, str], list[ColdSample]] = {key: [] for key in apps}
-        for order_id in range(5120, 5140):
+        for order_id in range(5120, 5120 + COLD_ORDERS):
             for key, app in apps.items():
                 samples[key].append(app.cold_sample(token, order_id))
         cold = {key: cold_summary(found) for key, found in samples.items()}
@@ -131,7 +134,7 @@ def print_table(
     )
     print(
         f"{'revision':<14}{'profile':<12}{'rps':>14}{'÷ C':>14}{'p50 ms':>8}{'p99 ms':>8}{'cold +ms':>10}"
-        f"{'order-only':>12}  change"
+        f"{'order-only':>13}  change"
     )
     for (label, profile), results in runs.items():
         ratios = " / ".join(
@@ -142,7 +145,7 @@ def print_table(
             f"{label:<14}{profile:<12}{' / '.join(f'{r["rps"]:.0f}' for r in results):>14}{ratios:>14}"
             f"{statistics.median(r['p50'] for r in results):>8.1f}{statistics.median(r['p99'] for r in results):>8.1f}"
             f"{cold[(label, profile)]['overhead_p50']:>10.1f}"
-            f"{cold[(label, profile)]['one_call_overhead_p50']:>7.1f} ({cold[(label, profile)]['one_call_n']:>2})"
+            f"{cold[(label, profile)]['one_call_overhead_p50']:>7.1f} ({cold[(label, profile)]['one_call_n']:>3})"
             f"  {subjects[label] if profile == 'embedded' else ''}"
         )
 
