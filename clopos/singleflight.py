@@ -100,10 +100,7 @@ def acquire_reading(
     timeout = _lock_timeout(lock_seconds)
     add_and_get_many = getattr(cache, "add_and_get_many", None)
     if add_and_get_many is not None:
-        if count:
-            added, values = add_and_get_many(lock_key, owner, timeout, read_keys, incr=count)
-        else:
-            added, values = add_and_get_many(lock_key, owner, timeout, read_keys)
+        added, values = add_and_get_many(lock_key, owner, timeout, read_keys, incr=count)
     else:
         added = cache.add(lock_key, owner, timeout=timeout)
         values = cache.get_many(read_keys) if added else {}
@@ -119,10 +116,7 @@ def release(
     finds the result."""
     set_and_release = getattr(cache, "set_and_delete_if_equal", None)
     if set_and_release is not None and (store is not None or held):
-        if held:
-            set_and_release(store, lock_key, owner, incr=held.incr, values=held.values)
-        else:
-            set_and_release(store, lock_key, owner)
+        set_and_release(store, lock_key, owner, incr=held.incr if held else None, values=held.values if held else None)
         return
     if store is not None:
         cache.set(store[0], store[1], timeout=store[2])
