@@ -45,6 +45,7 @@ logger = logging.getLogger("audit.journal")
 
 FIELDS = ("created_at", "user_id", "username", "action", "order_id", "venue_id", "detail", "ip_address")
 CLAIM_SECONDS = 30  # a drainer that holds rows longer than this is presumed dead
+RETIRE_WAIT_SECONDS = 2.0  # how long an exiting worker waits for another drainer's claim here
 BATCH = 500
 
 
@@ -310,18 +311,27 @@ def retire() -> None:
     own = journal()
     if own is None or not own.path.exists():
         return
-    try:
-        while own.drain() == BATCH:
-            pass
-    except Exception:  # noqa: BLE001 - the database may be away: the rows wait for another drainer
-        logger.warning("audit journal not emptied at exit; rows stay for the other workers", exc_info=True)
-        return
-    with one_writer_at_a_time(own.path):
-        if own.pending():
+    # Another drainer (this worker's thread, another worker's) may hold a claim on rows here as
+    # the worker exits: it is moving them now, and this drain skips them. Wait a little for it,
+    # so that the file does not stay behind for ever (a full run met it, both workers of an
+    # instance stopping at once); a claim that outlives the wait is a dead drainer's.
+    until = time.monotonic() + RETIRE_WAIT_SECONDS
+    while True:
+        try:
+            while own.drain() == BATCH:
+                pass
+        except Exception:  # noqa: BLE001 - the database may be away: the rows wait for another drainer
+            logger.warning("audit journal not emptied at exit; rows stay for the other workers", exc_info=True)
             return
-        own.close()
-        for suffix in ("", "-wal", "-shm", ".writer-lock"):
-            Path(f"{own.path}{suffix}").unlink(missing_ok=True)
+        with one_writer_at_a_time(own.path):
+            if not own.pending():
+                own.close()
+                for suffix in ("", "-wal", "-shm", ".writer-lock"):
+                    Path(f"{own.path}{suffix}").unlink(missing_ok=True)
+                return
+        if time.monotonic() >= until:
+            return  # the rows stay for the other workers' drainers
+        time.sleep(0.05)
 
 
 def ensure_drainer() -> None:

@@ -225,6 +225,46 @@ def test_a_retiring_worker_moves_its_rows_and_removes_its_file(journal_dir, monk
     assert [j.path.name for j in journal_module.journals()] == ["audit-journal-202.sqlite3"]  # not another's
 
 
+def _claimed_by_another_drainer(journal: Journal) -> None:
+    """Another drainer's claim on every row, as `drain` takes it before it moves them."""
+    with journal_module.one_writer_at_a_time(journal.path):
+        journal._connection().execute("UPDATE pending SET claimed_by = 'other', claimed_at = ?", (time.time(),))
+
+
+def test_a_retiring_worker_waits_for_another_drainers_claim_then_removes_its_file(journal_dir, monkeypatch):
+    """Both workers of an instance stopping at once: the other's drainer is moving this worker's
+    rows as it retires (a full run left both files behind so)."""
+    own = as_worker(monkeypatch, 251)
+    own.append([entry(15)])
+    _claimed_by_another_drainer(own)
+    waits = []
+
+    def the_other_drainer_finishes(seconds):
+        waits.append(seconds)
+        with journal_module.one_writer_at_a_time(own.path):
+            own._connection().execute("DELETE FROM pending WHERE claimed_by = 'other'")  # its rows moved
+
+    monkeypatch.setattr(journal_module.time, "sleep", the_other_drainer_finishes)
+
+    journal_module.retire()
+
+    assert len(waits) == 1
+    assert not own.path.exists() and not Path(f"{own.path}-wal").exists()
+
+
+def test_a_retiring_worker_does_not_wait_for_ever_on_a_dead_drainers_claim(journal_dir, monkeypatch):
+    own = as_worker(monkeypatch, 252)
+    own.append([entry(16)])
+    _claimed_by_another_drainer(own)  # and that drainer died
+    monkeypatch.setattr(journal_module, "RETIRE_WAIT_SECONDS", 0.2)
+
+    started = time.monotonic()
+    journal_module.retire()
+
+    assert time.monotonic() - started < 5
+    assert own.path.exists() and own.pending() == 1  # for the other workers, once the claim is stale
+
+
 def test_a_retiring_worker_keeps_its_file_while_the_database_is_away(journal_dir, monkeypatch):
     own = as_worker(monkeypatch, 301)
     own.append([entry(21)])
