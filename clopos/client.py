@@ -294,9 +294,12 @@ class CloposClient:
     def admission_ahead(self) -> guard.Admission:
         """What the next budgeted call's admission counts (see `_admit`), for a caller to count
         in a round trip of its own: a cold fill counts it as it takes its lock."""
+        return self._admission(self.config.timeouts.retries + 1)
+
+    def _admission(self, reserved: int) -> guard.Admission:
+        """The per-user budget (once per request), then the shared one by priority."""
         timings = deadline.current()
         actor = timings.actor if not timings.charged else None
-        reserved = self.config.timeouts.retries + 1
         return guard.Admission.of(self.budget, self.actor_budget, actor, reserved, timings.priority)
 
     @contextmanager
@@ -534,19 +537,17 @@ class CloposClient:
             )
 
     def _admit(self, reserved: int) -> None:
-        """The per-user budget (once per request), then the shared one by priority."""
-        timings = deadline.current()
+        """Count the call's admission (`_admission`) and judge it, or judge the one counted ahead."""
         offered = _admission_offered.get()
         if offered is not None:  # counted ahead, with the cold fill's lock: no round trip here
             _admission_offered.set(None)
             admission, counts = offered
             admission.judge(counts)
-            actor = admission.actor
         else:
-            actor = timings.actor if not timings.charged else None
-            guard.admit(self.budget, self.actor_budget, actor, reserved, timings.priority)  # one round trip
-        if actor is not None:
-            timings.charged = True
+            admission = self._admission(reserved)
+            admission.count()  # one round trip
+        if admission.actor is not None:
+            deadline.current().charged = True
 
     def _upstream_slot(self, endpoint: str) -> threading.BoundedSemaphore | None:
         """One of this process's slots for waiting on Clopos, for calls on a request thread.

@@ -139,9 +139,7 @@ def admit(
     """Count one upstream-causing request for `actor` and reserve `calls` of the shared budget,
     in one round trip; on refusal undo every count and raise: CloposThrottledError when the actor
     is over their own budget (that user alone), CloposRateLimitedError when the window is spent."""
-    admission = Admission.of(budget, actor_budget, actor, calls, priority)
-    if admission.counters:
-        admission.judge(_incr_many(admission.counters))
+    Admission.of(budget, actor_budget, actor, calls, priority).count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +174,11 @@ class Admission:
             checks.append((key, budget.limit(priority), WINDOW, False))
             counters[key] = (calls, WINDOW * 3)
         return cls(counters, tuple(checks), now, actor)
+
+    def count(self) -> None:
+        """Count it now, in one round trip, and judge the counts (see `admit`)."""
+        if self.counters:
+            self.judge(_incr_many(self.counters))
 
     def judge(self, counts: Mapping[str, int]) -> None:
         """Go on when every count is within its limit; else undo them all and raise."""
