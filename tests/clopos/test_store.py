@@ -187,15 +187,21 @@ def test_waits_for_the_order_another_worker_is_fetching(catalogue_api):
     assert detail.freshness.source == "cached"
 
 
+def _about_to_fill_4103_cold(catalogue_api) -> None:
+    """Clopos serves orders 4101 and 4103; 4101 is opened, so the token and the catalogue are
+    cached and a view of 4103 is a cold fill that calls for the order alone."""
+    serve_order(catalogue_api, 4101)
+    serve_order(catalogue_api, 4103)
+    services.order_get(order_id=4101)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_cold_fill_reads_its_calls_state_with_its_lock(catalogue_api, monkeypatch):
     from django.core.cache import caches
 
     from clopos.client import get_clopos_client
 
-    serve_order(catalogue_api, 4101)
-    serve_order(catalogue_api, 4103)
-    services.order_get(order_id=4101)  # the token and the catalogue, cached
+    _about_to_fill_4103_cold(catalogue_api)
     backend_class = type(caches["default"])
     reads, original = [], backend_class.get_many
     monkeypatch.setattr(
@@ -218,27 +224,22 @@ def test_a_cold_fill_writes_its_calls_health_record_with_its_release(catalogue_a
     from clopos import guard
     from clopos.client import get_clopos_client
 
-    serve_order(catalogue_api, 4101)
-    serve_order(catalogue_api, 4103)
-    services.order_get(order_id=4101)  # the token and the catalogue, cached
+    _about_to_fill_4103_cold(catalogue_api)
     backend_class = type(caches["default"])
-    writes, releases = [], []
+    writes, releases, inside = [], [], [0]
     original_write, original_release = backend_class.write_many, backend_class.set_and_delete_if_equal
 
     def write_many(self, incr, values):
-        if not releases or releases[-1] != "open":  # not the release's own
+        if not inside[0]:  # not the release's own
             writes.append(list(values))
         return original_write(self, incr, values)
 
     def release(self, entry, key, value, **held):
-        releases.append("open")
-        try:
-            return original_release(self, entry, key, value, **held)
-        finally:
-            releases[-1] = (entry[0] if entry else None, sorted(held.get("values") or {}))
+        releases.append((entry[0] if entry else None, sorted(held.get("values") or {})))
+        return original_release(self, entry, key, value, **held)
 
     monkeypatch.setattr(backend_class, "write_many", write_many)
-    monkeypatch.setattr(backend_class, "set_and_delete_if_equal", release)
+    monkeypatch.setattr(backend_class, "set_and_delete_if_equal", _counting_as_one(release, inside))
 
     assert services.order_get(order_id=4103).freshness.source == "live"
 
@@ -263,10 +264,8 @@ def cold_fill(catalogue_api, monkeypatch):
     from clopos import deadline
     from clopos.client import get_clopos_client
 
-    serve_order(catalogue_api, 4101)
-    serve_order(catalogue_api, 4103)
     with time_machine.travel(BUDGET_START, tick=False):
-        services.order_get(order_id=4101)
+        _about_to_fill_4103_cold(catalogue_api)
         token = deadline.begin(budget_seconds=None)
         deadline.current().actor = "user:7"
         backend_class = type(caches["default"])
